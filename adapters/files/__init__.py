@@ -1,0 +1,1 @@
+"""File formats: candle CSVs in, reports out."""

@@ -1,0 +1,136 @@
+"""Read candle CSVs (``ts,open,high,low,close,volume``; ts = bar open, ISO-8601 UTC).
+
+Prices and volumes become fixed-point ints at the largest number of decimals the file uses, so
+the CSV's decimal text is kept exactly. A malformed row aborts the read with an error naming
+its line; nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+
+from domain.errors import InvalidValue
+from domain.fixed import decimal_places, parse_raw, pow10
+from domain.instruments import InstrumentId
+from domain.market import bar_problem
+from domain.series import BarSeries
+from domain.timeframes import Timeframe
+
+COLUMNS = ("ts", "open", "high", "low", "close", "volume")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_PLAIN = re.compile(r"^(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_NAME = re.compile(r"^(?P<venue>[A-Za-z0-9]+)[_-](?P<base>[A-Za-z0-9]+)-(?P<quote>[A-Za-z0-9]+)"
+                   r"(?:_(?P<tf>\d+[smhdw]))?$")
+
+
+class CsvFormatError(InvalidValue):
+    """A candle CSV is malformed; the message names the file and line."""
+
+
+def instrument_from_filename(path: Path) -> tuple[InstrumentId | None, Timeframe | None]:
+    """Read ``<venue>_<BASE>-<QUOTE>_<tf>.csv`` (e.g. ``binance_BTC-USDT_1h.csv``) if it fits."""
+    match = _NAME.match(path.stem)
+    if not match:
+        return None, None
+    instrument = InstrumentId(match["venue"].upper(), match["base"].upper(),
+                              match["quote"].upper())
+    return instrument, Timeframe.parse(match["tf"]) if match["tf"] else None
+
+
+def read_candles_csv(
+    path: Path, instrument_id: InstrumentId, timeframe: Timeframe | None = None
+) -> BarSeries:
+    """Read and validate a candle CSV into a ``BarSeries``.
+
+    Without ``timeframe`` the bar length is the smallest spacing between rows.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        return parse_candles(handle, str(path), instrument_id, timeframe)
+
+
+def parse_candles(
+    lines: Iterable[str], source: str, instrument_id: InstrumentId,
+    timeframe: Timeframe | None = None,
+) -> BarSeries:
+    """Parse candle CSV text; ``source`` names it in errors."""
+    rows = _split(lines, source)
+    price_dp = max((decimal_places(field) for _, row in rows for field in row[1:5]), default=0)
+    size_dp = max((decimal_places(row[5]) for _, row in rows), default=0)
+    ts_col: list[int] = []
+    cols: list[list[int]] = [[], [], [], [], []]
+    previous = None
+    for line_no, row in rows:
+        try:
+            ts = _parse_ts(row[0])
+            o, h, lo, c = (parse_raw(_plain(row[i], COLUMNS[i]), price_dp) for i in range(1, 5))
+            v = parse_raw(_plain(row[5], "volume"), size_dp)
+        except InvalidValue as exc:
+            raise CsvFormatError(f"{source}:{line_no}: {exc}") from None
+        if previous is not None and ts <= previous:
+            raise CsvFormatError(f"{source}:{line_no}: ts {row[0]} is not after the previous row")
+        problem = bar_problem(ts, ts + 1, o, h, lo, c, v)
+        if problem:
+            raise CsvFormatError(f"{source}:{line_no}: {problem}")
+        previous = ts
+        ts_col.append(ts)
+        for column, value in zip(cols, (o, h, lo, c, v), strict=True):
+            column.append(value)
+    spacing = _min_spacing_seconds(ts_col)
+    if timeframe is None:
+        if spacing is None:
+            raise CsvFormatError(f"{source}: one row gives no bar length; pass a timeframe")
+        timeframe = Timeframe(spacing)
+    return BarSeries(instrument_id, timeframe, price_dp, size_dp, ts_col, *cols)
+
+
+def _split(lines: Iterable[str], source: str) -> list[tuple[int, list[str]]]:
+    iterator = iter(lines)
+    header = next(iterator, "").strip().lstrip("\ufeff")
+    if tuple(name.strip().lower() for name in header.split(",")) != COLUMNS:
+        raise CsvFormatError(f"{source}:1: header must be {','.join(COLUMNS)}, got {header!r}")
+    rows = []
+    for line_no, line in enumerate(iterator, start=2):
+        text = line.strip()
+        if not text:
+            raise CsvFormatError(f"{source}:{line_no}: empty line")
+        fields = text.split(",")
+        if len(fields) != len(COLUMNS):
+            raise CsvFormatError(
+                f"{source}:{line_no}: expected {len(COLUMNS)} fields, got {len(fields)}")
+        rows.append((line_no, [field.strip() for field in fields]))
+    if not rows:
+        raise CsvFormatError(f"{source}: no candles after the header")
+    return rows
+
+
+def _plain(text: str, name: str) -> str:
+    if not _PLAIN.match(text):
+        raise InvalidValue(f"{name} {text!r} is not a non-negative decimal number")
+    return text
+
+
+def _parse_ts(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(f"ts {text!r} is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise InvalidValue(f"ts {text!r} has no UTC designator (add 'Z')")
+    if moment.utcoffset() != timedelta(0):
+        raise InvalidValue(f"ts {text!r} is not in UTC")
+    return (moment - _EPOCH) // _MICRO * 1000
+
+
+def _min_spacing_seconds(ts: list[int]) -> int | None:
+    gaps = [b - a for a, b in pairwise(ts)]
+    if not gaps:
+        return None
+    smallest = min(gaps)
+    if smallest % pow10(9):
+        raise InvalidValue("rows are less than a whole second apart")
+    return smallest // pow10(9)

@@ -1,0 +1,1 @@
+"""The ``lockgate`` command: the composition root that wires the packages per sub-command."""

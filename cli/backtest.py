@@ -1,0 +1,88 @@
+"""``lockgate backtest``: run a strategy over candles and report its figures."""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.options import NON_NEGATIVE, POSITIVE, InputError
+from cli.strategies import parse_params, strategy_class
+
+
+@click.command()
+@click.option("--strategy", "strategy_name", default="ma_crossover", show_default=True,
+              help="Strategy name (built-in or from a lockgate.strategies entry point).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Strategy parameter; repeat for several (e.g. --param fast=20).")
+@click.option("--csv", "csv_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Candles CSV: ts,open,high,low,close,volume (ts = bar open, ISO-8601 UTC).")
+@click.option("--instrument", default=None, metavar="VENUE:BASE/QUOTE",
+              help="Instrument id; read from names like binance_BTC-USDT_1h.csv when omitted.")
+@click.option("--timeframe", default=None, metavar="TF",
+              help="Bar length (1m, 1h, 1d...); finer rows are aggregated into it.")
+@click.option("--fee-bps", type=NON_NEGATIVE, default=Decimal(10), show_default=True,
+              help="Fee per side, basis points of notional.")
+@click.option("--slippage-bps", type=NON_NEGATIVE, default=Decimal(0), show_default=True,
+              help="Slippage on market and stop fills, basis points.")
+@click.option("--initial-cash", type=POSITIVE, default=Decimal(10_000), show_default=True)
+@click.option("--position-pct", type=POSITIVE, default=None,
+              help="Spend this percent of equity per entry (default 100).")
+@click.option("--risk-pct", type=POSITIVE, default=None,
+              help="Risk this percent of equity per trade (needs --stop-pct).")
+@click.option("--stop-pct", type=POSITIVE, default=None,
+              help="Stop-loss distance below the entry fill, percent.")
+@click.option("--max-drawdown-pct", type=POSITIVE, default=None,
+              help="Halt new entries once equity falls this percent below its peak.")
+@click.option("--max-position-notional", type=POSITIVE, default=None,
+              help="Deny entries that would hold more than this notional (quote currency).")
+@click.option("--trades-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default=None, help="Write the round trips to this CSV.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print exactly one JSON object on stdout (logs and progress on stderr).")
+def backtest(
+    strategy_name: str, params: tuple[str, ...], csv_path: Path, instrument: str | None,
+    timeframe: str | None, fee_bps: Decimal, slippage_bps: Decimal, initial_cash: Decimal,
+    position_pct: Decimal | None, risk_pct: Decimal | None, stop_pct: Decimal | None,
+    max_drawdown_pct: Decimal | None, max_position_notional: Decimal | None,
+    trades_out: Path | None, as_json: bool,
+) -> None:
+    """Backtest a strategy over candles with the one trading kernel."""
+    from adapters.files.reports import write_trades_csv
+    from cli.backtest_wiring import build_risk, load_series, make_strategy
+    from cli.progress import bar_progress
+    from cli.report import print_table
+    from domain.errors import InvalidValue
+    from engine.backtest import BacktestConfig, run_backtest
+
+    try:
+        series = load_series(csv_path, instrument, timeframe)
+        strategy = make_strategy(strategy_class(strategy_name), parse_params(params),
+                                 series.instrument_id)
+        risk = build_risk(position_pct, risk_pct, stop_pct, max_drawdown_pct,
+                          max_position_notional)
+        config = BacktestConfig(initial_cash=initial_cash, fee_bps=fee_bps,
+                                slippage_bps=slippage_bps)
+    except InvalidValue as exc:
+        raise InputError(str(exc)) from None
+    with bar_progress(len(series)) as progress:
+        result = run_backtest(series, strategy, risk, config, progress=progress)
+    if trades_out is not None:
+        write_trades_csv(trades_out, result.round_trips, result.final_mark)
+    figures = result.metrics.as_dict()
+    if as_json:
+        click.echo(json.dumps({key: _json_number(value) for key, value in figures.items()},
+                              allow_nan=False))
+    else:
+        print_table(series, strategy_name, strategy.config, config, result)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

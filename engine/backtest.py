@@ -1,0 +1,78 @@
+"""Run the kernel over stored bars: the function behind ``lockgate backtest``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from domain.errors import InvalidValue
+from domain.events import OrderDenied, OrderFilled
+from domain.ports import RiskGate, StrategyPort
+from domain.series import BarSeries
+from engine.clock import SimulatedClock
+from engine.kernel import EquityCurve, Kernel
+from engine.metrics import Metrics, compute_metrics
+from engine.models import FeeModel, SlippageModel
+from engine.portfolio import Portfolio, RoundTrip
+from engine.venue import SimulatedVenue
+
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    """Account and cost settings of one backtest."""
+
+    initial_cash: Decimal = Decimal(10_000)
+    fee_bps: Decimal = Decimal(10)
+    slippage_bps: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        if not self.initial_cash.is_finite() or self.initial_cash <= 0:
+            raise InvalidValue(f"initial cash must be positive, got {self.initial_cash}")
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Everything a run produced."""
+
+    metrics: Metrics
+    round_trips: list[RoundTrip]
+    fills: list[OrderFilled]
+    denials: list[OrderDenied]
+    curve: EquityCurve
+    final_mark: Decimal | None
+
+
+def run_backtest(
+    series: BarSeries,
+    strategy: StrategyPort,
+    risk: RiskGate,
+    config: BacktestConfig,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Feed every bar of ``series`` to a fresh kernel and compute the run's figures."""
+    if not len(series):
+        raise InvalidValue("no bars to backtest")
+    clock = SimulatedClock(series.ts_open[0])
+    portfolio = Portfolio(series.instrument_id.quote, config.initial_cash)
+    venue = SimulatedVenue(portfolio, FeeModel.flat(config.fee_bps),
+                           SlippageModel(config.slippage_bps))
+    kernel = Kernel(clock, portfolio, venue, risk, [strategy])
+    set_time, on_bar, total = clock.set_time, kernel.on_bar, len(series)
+    for i, bar in enumerate(series):
+        set_time(bar.ts_close)
+        on_bar(bar)
+        if progress is not None and not i % PROGRESS_EVERY:
+            progress(i, total)
+    if progress is not None:
+        progress(total, total)
+    final_equity = portfolio.equity()
+    metrics = compute_metrics(
+        kernel.curve.equity, series.min_spacing_seconds(), config.initial_cash, final_equity,
+        portfolio.round_trips, kernel.curve.exposed_bars, portfolio.fees_paid,
+    )
+    return BacktestResult(metrics, portfolio.round_trips, kernel.fills, kernel.denials,
+                          kernel.curve, portfolio.last_price(series.instrument_id))

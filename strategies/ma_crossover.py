@@ -1,0 +1,64 @@
+"""``ma_crossover``: long when the fast SMA of closes crosses above the slow one, flat below."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from domain.commands import Command
+from domain.errors import InvalidValue
+from domain.market import Bar
+from domain.ports import StrategyContext
+from strategies.base import Strategy, StrategyConfig
+from strategies.indicators import SMA
+
+
+class MACrossConfig(StrategyConfig, frozen=True, kw_only=True):
+    """Periods of the fast and slow simple moving averages, in bars."""
+
+    fast: int = 20
+    slow: int = 50
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.fast < self.slow:
+            raise InvalidValue(f"need 1 <= fast < slow, got fast={self.fast} slow={self.slow}")
+
+
+class MACrossover(Strategy[MACrossConfig]):
+    """Moving-average crossover, long-only.
+
+    A cross above at bar t means fast[t] > slow[t] and fast[t-1] <= slow[t-1] with both
+    averages defined at t-1; a cross below mirrors it. The averages are compared exactly
+    (``sum_fast * slow`` against ``sum_slow * fast`` on fixed-point closes), so equal averages
+    are equal and float noise can neither create nor hide a cross.
+    """
+
+    name = "ma_crossover"
+    config_type = MACrossConfig
+
+    def on_start(self, context: StrategyContext) -> None:
+        """Reset the averages."""
+        super().on_start(context)
+        self._fast = SMA(self.config.fast)
+        self._slow = SMA(self.config.slow)
+        self._previous: int | float | None = None
+
+    def on_bar(self, bar: Bar) -> Sequence[Command] | None:
+        """Update both averages and act on a cross."""
+        fast, slow = self._fast, self._slow
+        fast.update(bar.close)
+        slow.update(bar.close)
+        if not slow.ready:
+            return None
+        # Sign of fast_avg - slow_avg, exactly: the closes are fixed-point ints.
+        spread = fast.sum * slow.period - slow.sum * fast.period
+        previous, self._previous = self._previous, spread
+        if previous is None:
+            return None
+        if spread > 0 >= previous:
+            if self.context.portfolio.position_qty(bar.instrument_id) <= 0:
+                return [self.buy(bar.instrument_id)]
+        elif spread < 0 <= previous:
+            exit_order = self.close(bar.instrument_id)
+            if exit_order is not None:
+                return [exit_order]
+        return None
