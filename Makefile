@@ -24,8 +24,8 @@ demo: install
 	@echo "== ma_crossover 20/50 on real Binance BTC/USDT 1h candles (data/README.md) =="
 	$(BIN)/lockgate backtest --strategy ma_crossover --param fast=20 --param slow=50 \
 		--csv data/candles/binance_BTC-USDT_1h.csv --fee-bps 10 --initial-cash 10000 \
-		--trades-out out/demo_trades.csv
-	@echo "round trips written to out/demo_trades.csv"
+		--trades-out out/demo_trades.csv --plot out/demo_equity.png
+	@echo "round trips: out/demo_trades.csv, equity chart: out/demo_equity.png"
 
 lint: install
 	$(BIN)/ruff check .

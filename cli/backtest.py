@@ -43,6 +43,8 @@ from cli.strategies import parse_params, strategy_class
               help="Deny entries that would hold more than this notional (quote currency).")
 @click.option("--trades-out", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               default=None, help="Write the round trips to this CSV.")
+@click.option("--plot", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              default=None, help="Write a PNG of equity vs buy-and-hold with entries and exits.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print exactly one JSON object on stdout (logs and progress on stderr).")
 def backtest(
@@ -50,7 +52,7 @@ def backtest(
     timeframe: str | None, fee_bps: Decimal, slippage_bps: Decimal, initial_cash: Decimal,
     position_pct: Decimal | None, risk_pct: Decimal | None, stop_pct: Decimal | None,
     max_drawdown_pct: Decimal | None, max_position_notional: Decimal | None,
-    trades_out: Path | None, as_json: bool,
+    trades_out: Path | None, plot: Path | None, as_json: bool,
 ) -> None:
     """Backtest a strategy over candles with the one trading kernel."""
     from adapters.files.reports import write_trades_csv
@@ -74,6 +76,10 @@ def backtest(
         result = run_backtest(series, strategy, risk, config, progress=progress)
     if trades_out is not None:
         write_trades_csv(trades_out, result.round_trips, result.final_mark)
+    if plot is not None:
+        from cli.report import plot_run
+
+        plot_run(plot, series, strategy_name, result)
     figures = result.metrics.as_dict()
     if as_json:
         click.echo(json.dumps({key: _json_number(value) for key, value in figures.items()},

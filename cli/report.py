@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +11,16 @@ from rich.table import Table
 from adapters.files.reports import iso_utc
 from domain.series import BarSeries
 from engine.backtest import BacktestConfig, BacktestResult
+
+
+def plot_run(path: Path, series: BarSeries, strategy_name: str, result: BacktestResult) -> None:
+    """Chart the run (the chart module imports matplotlib only when asked)."""
+    from adapters.files.charts import plot_equity
+
+    scale = 10**series.price_precision
+    title = f"{strategy_name} on {series.instrument_id} {series.timeframe}"
+    plot_equity(path, title, result.curve.ts, result.curve.equity,
+                [close / scale for close in series.close], result.round_trips)
 
 
 def _pct(value: float | None) -> str:

@@ -7,11 +7,14 @@ See ARCHITECTURE.md, "Number representation".
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from domain.errors import InvalidValue
 
 _POW10: list[int] = [10**i for i in range(40)]
+# Scaling must never round: a context wide enough for any price or size we accept.
+_EXACT = Context(prec=120)
+MAX_DIGITS = 60
 
 
 def pow10(n: int) -> int:
@@ -27,23 +30,20 @@ def decimal_places(text: str) -> int:
             return max(0, -_checked_decimal(text).as_tuple().exponent)  # type: ignore[operator]
         return 0
     if "e" in text or "E" in text:
-        return max(0, -_checked_decimal(text).normalize().as_tuple().exponent)  # type: ignore[operator]
+        value = _checked_decimal(text).normalize(context=_EXACT)
+        return max(0, -value.as_tuple().exponent)  # type: ignore[operator]
     return len(text) - dot - 1
 
 
 def parse_raw(text: str, precision: int) -> int:
     """Parse decimal text into an int scaled by ``10 ** precision``, refusing any lost digit."""
-    value = _checked_decimal(text)
-    scaled = value.scaleb(precision)
-    raw = int(scaled)
-    if raw != scaled:
-        raise InvalidValue(f"{text!r} has more than {precision} decimal places")
-    return raw
+    return to_raw(_checked_decimal(text), precision)
 
 
 def to_raw(value: Decimal, precision: int) -> int:
     """Convert an exact decimal to a raw int at ``precision``, refusing any lost digit."""
-    scaled = value.scaleb(precision)
+    _check_size(value)
+    scaled = value.scaleb(precision, context=_EXACT)
     raw = int(scaled)
     if raw != scaled:
         raise InvalidValue(f"{value} has more than {precision} decimal places")
@@ -52,7 +52,14 @@ def to_raw(value: Decimal, precision: int) -> int:
 
 def from_raw(raw: int, precision: int) -> Decimal:
     """Return the exact decimal a raw int at ``precision`` stands for."""
-    return Decimal(raw).scaleb(-precision)
+    return Decimal(raw).scaleb(-precision, context=_EXACT)
+
+
+def _check_size(value: Decimal) -> None:
+    if not value.is_finite():
+        raise InvalidValue(f"{value} is not a finite number")
+    if value and (value.adjusted() > MAX_DIGITS or value.adjusted() < -MAX_DIGITS):
+        raise InvalidValue(f"{value} is out of range (more than {MAX_DIGITS} digits)")
 
 
 def _checked_decimal(text: str) -> Decimal:
@@ -62,4 +69,5 @@ def _checked_decimal(text: str) -> Decimal:
         raise InvalidValue(f"{text!r} is not a decimal number") from exc
     if not value.is_finite():
         raise InvalidValue(f"{text!r} is not a finite number")
+    _check_size(value)
     return value

@@ -38,7 +38,9 @@ class InstrumentId:
         object.__setattr__(self, "_hash", hash((self.venue, self.base, self.quote, self.settle)))
         if not _VENUE.match(self.venue):
             raise InvalidValue(f"venue must be upper-case letters/digits, got {self.venue!r}")
-        for asset in (self.base, self.quote, *([self.settle] if self.settle else [])):
+        if self.settle == "":
+            raise InvalidValue("settle asset must be None or a code, not empty")
+        for asset in (self.base, self.quote, *([self.settle] if self.settle is not None else [])):
             if not _ASSET.match(asset):
                 raise InvalidValue(f"asset must be upper-case letters/digits, got {asset!r}")
 
@@ -46,9 +48,10 @@ class InstrumentId:
     def parse(cls, text: str) -> InstrumentId:
         """Parse ``VENUE:BASE/QUOTE[:SETTLE]``; venue and assets are upper-cased."""
         venue, sep, rest = text.strip().partition(":")
-        symbol, _, settle = rest.partition(":")
+        symbol, settle_sep, settle = rest.partition(":")
         base, slash, quote = symbol.partition("/")
-        if not sep or not slash or not venue or not base or not quote:
+        malformed = settle_sep and not settle
+        if not sep or not slash or not venue or not base or not quote or malformed:
             raise InvalidValue(f"instrument id must look like 'BINANCE:BTC/USDT', got {text!r}")
         return cls(venue.upper(), base.upper(), quote.upper(), settle.upper() or None)
 
@@ -90,6 +93,8 @@ class Instrument:
             value = getattr(self, name)
             if value is not None and (not value.is_finite() or value <= 0):
                 raise InvalidValue(f"{name} must be a positive decimal, got {value}")
+        if not self.max_leverage.is_finite() or self.max_leverage < 1:
+            raise InvalidValue(f"max leverage must be at least 1, got {self.max_leverage}")
         if self.kind is InstrumentKind.SPOT and self.max_leverage != 1:
             raise InvalidValue("spot instruments trade without leverage")
 

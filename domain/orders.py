@@ -196,16 +196,17 @@ class Order:
         """Record a (partial) fill; a quote-amount order's quantity is resolved by its fill."""
         if qty <= 0 or px <= 0 or fee < 0:
             raise InvalidValue("a fill needs a positive quantity and price and a non-negative fee")
-        if self.quantity is None:
-            self.quantity = qty  # a quote-amount market order fills completely, once
+        # A quote-amount market order's quantity is resolved by its one, complete fill.
+        quantity = qty if self.quantity is None else self.quantity
         new_filled = self.filled_qty + qty
-        if new_filled > self.quantity:
+        if new_filled > quantity:
             raise InvalidOrderTransition(
                 f"order {self.client_order_id}: fill of {qty} exceeds the remaining "
-                f"{self.quantity - self.filled_qty}"
+                f"{quantity - self.filled_qty}"
             )
-        done = new_filled == self.quantity
+        done = new_filled == quantity
         self._move(OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED, ts)
+        self.quantity = quantity
         prior = self.avg_px * self.filled_qty if self.avg_px is not None else Decimal(0)
         self.avg_px = (prior + px * qty) / new_filled
         self.filled_qty = new_filled

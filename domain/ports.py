@@ -152,6 +152,11 @@ class StrategyPort(Protocol):
 class RiskGate(Protocol):
     """The risk engine as the kernel sees it: a command in, a command or a denial out."""
 
+    @property
+    def follows_bars(self) -> bool:
+        """Return True when ``on_bar_close`` must run (the kernel skips it otherwise)."""
+        ...
+
     def check(
         self, command: SubmitOrder, portfolio: PortfolioView, ts_event: int
     ) -> SubmitOrder | OrderDenied:

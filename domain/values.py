@@ -132,6 +132,14 @@ class Money(_ExactValue):
         self._same_currency(other)
         return Money(self._value - other._value, self.currency)
 
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self._value < other._value
+
+    def __le__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self._value <= other._value
+
     def __neg__(self) -> Money:
         return Money(-self._value, self.currency)
 

@@ -96,6 +96,7 @@ class Kernel:
         if len(self._by_id) != len(self.strategies):
             raise ValueError("strategy ids must be unique within a kernel")
         self._bar_listeners = self.bus.listeners(TOPIC_BARS)
+        self._risk_follows_bars = risk.follows_bars
         venue.bind(self)
         for strategy in self.strategies:
             for instrument_id in strategy.instrument_ids:
@@ -115,11 +116,12 @@ class Kernel:
             commands = strategy.on_bar(bar)
             if commands:
                 self.execute_all(commands)
-        self.risk.on_bar_close(portfolio, bar.ts_close)
+        if self._risk_follows_bars:
+            self.risk.on_bar_close(portfolio, bar.ts_close)
         curve = self.curve
         curve.ts.append(bar.ts_open)
         curve.equity.append(equity)
-        if portfolio._open:
+        if portfolio.open_positions:
             curve.exposed_bars += 1
 
     # -- commands ---------------------------------------------------------------------------

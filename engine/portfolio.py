@@ -97,7 +97,7 @@ class Portfolio:
     last_equity: float = field(init=False)
     peak_equity: float = field(init=False)
     _cash_f: float = field(init=False)
-    _open: list[Position] = field(init=False, default_factory=list)
+    open_positions: list[Position] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.cash = self.initial_cash
@@ -120,14 +120,14 @@ class Portfolio:
     def equity(self) -> Decimal:
         """Return cash plus every open position at its last price, exactly."""
         total = self.cash
-        for position in self._open:
+        for position in self.open_positions:
             total += position.qty * from_raw(position.last_raw, position.last_precision)
         return total
 
     @property
     def has_position(self) -> bool:
         """Return True while any position is open."""
-        return bool(self._open)
+        return bool(self.open_positions)
 
     # -- updates ----------------------------------------------------------------------------
     def apply_fill(self, fill: OrderFilled) -> None:
@@ -174,10 +174,10 @@ class Portfolio:
             if position.trip is not None:
                 position.trip.exit_ts = fill.ts_event
                 position.trip = None
-            if position in self._open:
-                self._open.remove(position)
-        elif position not in self._open:
-            self._open.append(position)
+            if position in self.open_positions:
+                self.open_positions.remove(position)
+        elif position not in self.open_positions:
+            self.open_positions.append(position)
 
     def mark(self, bar: Bar) -> float:
         """Mark the bar's instrument to its close; return the (float) equity."""
@@ -189,7 +189,7 @@ class Portfolio:
             position.last_precision = bar.price_precision
             position.last_scale = float(10**bar.price_precision)
         equity = self._cash_f
-        for held in self._open:
+        for held in self.open_positions:
             equity += held.qty_f * held.last_raw / held.last_scale
         self.last_equity = equity
         self.peak_equity = max(self.peak_equity, equity)

@@ -17,7 +17,7 @@ Fill rules for bar data (each has a table test in tests/engine/test_fill_rules.p
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
 
 from domain.events import (
     Liquidity,
@@ -52,6 +52,13 @@ class _Working:
         self.limit_floor = _scaled(price, scale, ROUND_FLOOR)
         self.stop_ceil = _scaled(trigger, scale, ROUND_CEILING)
         self.stop_floor = _scaled(trigger, scale, ROUND_FLOOR)
+
+
+def _exact_cost(qty: Decimal, price: Decimal, rate: Decimal) -> Decimal:
+    """Return notional plus fee without rounding, so a budget-sized buy always passes."""
+    with localcontext() as ctx:
+        ctx.prec = 100
+        return qty * price * (1 + rate)
 
 
 def _scaled(value: Decimal | None, scale: int, rounding: str) -> int:
@@ -208,12 +215,15 @@ class SimulatedVenue:
         if order.quantity is None:
             assert order.quote_amount is not None
             budget = min(order.quote_amount, self._account.cash)
-            qty = budget / (price * (1 + rate))
+            with localcontext() as ctx:
+                ctx.rounding = ROUND_DOWN  # never spend more than the budget
+                qty = budget / (price * (1 + rate))
         else:
             qty = order.quantity - order.filled_qty
+        shrunk = False
         if order.side is OrderSide.SELL:
-            if order.reduce_only:
-                qty = min(qty, held)
+            if order.reduce_only and qty > held:
+                qty, shrunk = held, True
             if qty <= 0:
                 self._emit_cancel(order, "nothing left to sell", bar.ts_open)
                 return True
@@ -221,7 +231,7 @@ class SimulatedVenue:
                 self._emit_cancel(order, f"insufficient {order.instrument_id.base}: "
                                   f"holds {held}, order sells {qty}", bar.ts_open)
                 return True
-        elif qty <= 0 or qty * price * (1 + rate) > self._account.cash:
+        elif qty <= 0 or _exact_cost(qty, price, rate) > self._account.cash:
             self._emit_cancel(order, "insufficient funds", bar.ts_open)
             return True
         fee = qty * price * rate
@@ -239,6 +249,8 @@ class SimulatedVenue:
             liquidity=liquidity,
             ts_event=bar.ts_open,
         ))
+        if shrunk and order.is_working:
+            self._emit_cancel(order, "reduce-only remainder: nothing more is held", bar.ts_open)
         if order.parent_id is not None:
             self._cancel_siblings(order, bar.ts_open)
         return True

@@ -36,10 +36,13 @@ class RiskEngine:
             or (command.side is OrderSide.SELL and held <= 0)
         )
         if not command.is_sized:
-            if not increases:
-                if held == 0:
-                    return self._deny(command, "nothing held to close", ts_event)
+            closes = held < 0 if command.side is OrderSide.BUY else held > 0
+            if not closes and (command.reduce_only or command.side is OrderSide.SELL):
+                # An unsized sell means "close"; short entries must say how much.
+                return self._deny(command, "nothing held to close", ts_event)
+            if closes:
                 command = _close_all(command, abs(held))
+                increases = False
             else:
                 sized = self.sizer.size(command, portfolio)
                 if isinstance(sized, str):
@@ -51,6 +54,11 @@ class RiskEngine:
                 if reason is not None:
                     return self._deny(command, reason, ts_event)
         return command
+
+    @property
+    def follows_bars(self) -> bool:
+        """Return True when a rule watches bar closes."""
+        return bool(self.rules)
 
     def on_bar_close(self, portfolio: PortfolioView, ts_event: int) -> None:
         """Let rules that follow equity see the bar close."""

@@ -34,22 +34,25 @@ class MaxDrawdownHalt:
     halted_at: int | None = field(default=None, init=False)
     drawdown_at_halt: float = field(default=0.0, init=False)
     _limit: float = field(default=0.0, init=False, repr=False)
+    _floor: float = field(default=1.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.max_fraction.is_finite() or not 0 < self.max_fraction < 1:
             raise InvalidValue(
                 f"max drawdown must be a fraction in (0, 1), got {self.max_fraction}")
         self._limit = float(self.max_fraction)
+        self._floor = float(1 - self.max_fraction)
 
     def on_bar_close(self, portfolio: PortfolioView, ts_event: int) -> None:
         """Latch the halt when the bar-close drawdown reaches the limit."""
         if self.halted_at is not None:
             return
-        peak = portfolio.peak_equity
-        drawdown = 1 - portfolio.last_equity / peak if peak > 0 else 0.0
-        if drawdown >= self._limit:
+        peak, equity = portfolio.peak_equity, portfolio.last_equity
+        # equity <= peak * (1 - limit) rather than 1 - equity/peak >= limit: the division's
+        # rounding would miss a drawdown of exactly the limit.
+        if peak > 0 and equity <= peak * self._floor:
             self.halted_at = ts_event
-            self.drawdown_at_halt = drawdown
+            self.drawdown_at_halt = 1 - equity / peak
 
     def check(self, command: SubmitOrder, portfolio: PortfolioView) -> str | None:
         """Deny new exposure while halted."""

@@ -40,6 +40,7 @@ class MACrossover(Strategy[MACrossConfig]):
         super().on_start(context)
         self._fast = SMA(self.config.fast)
         self._slow = SMA(self.config.slow)
+        self._fast_n, self._slow_n = self.config.fast, self.config.slow
         self._previous: int | float | None = None
 
     def on_bar(self, bar: Bar) -> Sequence[Command] | None:
@@ -50,7 +51,7 @@ class MACrossover(Strategy[MACrossConfig]):
         if not slow.ready:
             return None
         # Sign of fast_avg - slow_avg, exactly: the closes are fixed-point ints.
-        spread = fast.sum * slow.period - slow.sum * fast.period
+        spread = fast.sum * self._slow_n - slow.sum * self._fast_n
         previous, self._previous = self._previous, spread
         if previous is None:
             return None

@@ -39,7 +39,11 @@ def instrument_from_filename(path: Path) -> tuple[InstrumentId | None, Timeframe
         return None, None
     instrument = InstrumentId(match["venue"].upper(), match["base"].upper(),
                               match["quote"].upper())
-    return instrument, Timeframe.parse(match["tf"]) if match["tf"] else None
+    try:
+        timeframe = Timeframe.parse(match["tf"]) if match["tf"] else None
+    except InvalidValue:
+        timeframe = None  # a name like x_A-B_0m.csv labels nothing; the data decides
+    return instrument, timeframe
 
 
 def read_candles_csv(
@@ -59,16 +63,25 @@ def parse_candles(
 ) -> BarSeries:
     """Parse candle CSV text; ``source`` names it in errors."""
     rows = _split(lines, source)
-    price_dp = max((decimal_places(field) for _, row in rows for field in row[1:5]), default=0)
-    size_dp = max((decimal_places(row[5]) for _, row in rows), default=0)
+    price_dp = size_dp = 0
+    for line_no, row in rows:
+        for i in range(1, 6):
+            try:
+                places = decimal_places(_plain(row[i], COLUMNS[i]))
+            except InvalidValue as exc:
+                raise CsvFormatError(f"{source}:{line_no}: {COLUMNS[i]}: {exc}") from None
+            if i == 5:
+                size_dp = max(size_dp, places)
+            else:
+                price_dp = max(price_dp, places)
     ts_col: list[int] = []
     cols: list[list[int]] = [[], [], [], [], []]
     previous = None
     for line_no, row in rows:
         try:
             ts = _parse_ts(row[0])
-            o, h, lo, c = (parse_raw(_plain(row[i], COLUMNS[i]), price_dp) for i in range(1, 5))
-            v = parse_raw(_plain(row[5], "volume"), size_dp)
+            o, h, lo, c = (parse_raw(row[i], price_dp) for i in range(1, 5))
+            v = parse_raw(row[5], size_dp)
         except InvalidValue as exc:
             raise CsvFormatError(f"{source}:{line_no}: {exc}") from None
         if previous is not None and ts <= previous:
@@ -80,7 +93,7 @@ def parse_candles(
         ts_col.append(ts)
         for column, value in zip(cols, (o, h, lo, c, v), strict=True):
             column.append(value)
-    spacing = _min_spacing_seconds(ts_col)
+    spacing = _min_spacing_seconds(ts_col, rows, source)
     if timeframe is None:
         if spacing is None:
             raise CsvFormatError(f"{source}: one row gives no bar length; pass a timeframe")
@@ -126,11 +139,15 @@ def _parse_ts(text: str) -> int:
     return (moment - _EPOCH) // _MICRO * 1000
 
 
-def _min_spacing_seconds(ts: list[int]) -> int | None:
+def _min_spacing_seconds(
+    ts: list[int], rows: list[tuple[int, list[str]]], source: str
+) -> int | None:
     gaps = [b - a for a, b in pairwise(ts)]
     if not gaps:
         return None
     smallest = min(gaps)
     if smallest % pow10(9):
-        raise InvalidValue("rows are less than a whole second apart")
+        line_no = rows[gaps.index(smallest) + 1][0]
+        raise CsvFormatError(
+            f"{source}:{line_no}: bars must be whole seconds apart (this row is not)")
     return smallest // pow10(9)
