@@ -146,7 +146,9 @@ def run_backtrader(bars: dict[str, np.ndarray]) -> tuple[list[tuple[int, float, 
         def next_open(self) -> None:
             if self.pending > 0:
                 price = self.data.open[0]
-                self.buy(size=self.broker.getcash() / (price * (1 + FEE)))
+                # A hair under all-in: float rounding must not make the cost exceed the cash,
+                # which backtrader's broker would refuse as a margin call (1e-12 << 1e-9 check).
+                self.buy(size=self.broker.getcash() / (price * (1 + FEE)) * (1 - 1e-12))
             elif self.pending < 0:
                 self.close()
             self.pending = 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import click
 
 from cli.backtest import backtest
@@ -9,8 +12,12 @@ from cli.backtest import backtest
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lockgate")
-def lockgate() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details (on stderr).")
+def lockgate(verbose: bool) -> None:
     """Lockgate: declarative data-and-signal platform for crypto trading."""
+    # Logs go to stderr so that stdout stays a clean channel (--json).
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 lockgate.add_command(backtest)

@@ -16,6 +16,8 @@ from domain.timeframes import NANOS_PER_SECOND, Timeframe
 class BarSeries:
     """Parallel columns of raw fixed-point prices and sizes, with UTC nanosecond open times.
 
+    Rows are in time order; a repeated open time is kept as its own row (bars are rows).
+
     A bar's close time is its open time plus ``timeframe`` (rows may be further apart: gaps
     stay gaps, nothing is forward-filled).
     """
@@ -42,8 +44,8 @@ class BarSeries:
         step = self.timeframe.nanos
         previous = None
         for i, ts in enumerate(self.ts_open):
-            if previous is not None and ts <= previous:
-                raise InvalidValue(f"row {i}: open time is not after the previous row's")
+            if previous is not None and ts < previous:
+                raise InvalidValue(f"row {i}: open time is before the previous row's")
             problem = bar_problem(ts, ts + step, self.open[i], self.high[i], self.low[i],
                                   self.close[i], self.volume[i])
             if problem:

@@ -62,12 +62,16 @@ def run_backtest(
                            SlippageModel(config.slippage_bps))
     kernel = Kernel(clock, portfolio, venue, risk, [strategy])
     set_time, on_bar, total = clock.set_time, kernel.on_bar, len(series)
-    for i, bar in enumerate(series):
-        set_time(bar.ts_close)
-        on_bar(bar)
-        if progress is not None and not i % PROGRESS_EVERY:
-            progress(i, total)
-    if progress is not None:
+    if progress is None:
+        for bar in series:
+            set_time(bar.ts_close)
+            on_bar(bar)
+    else:
+        for i, bar in enumerate(series):
+            set_time(bar.ts_close)
+            on_bar(bar)
+            if not i % PROGRESS_EVERY:
+                progress(i, total)
         progress(total, total)
     final_equity = portfolio.equity()
     metrics = compute_metrics(

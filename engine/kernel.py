@@ -96,6 +96,11 @@ class Kernel:
         if len(self._by_id) != len(self.strategies):
             raise ValueError("strategy ids must be unique within a kernel")
         self._bar_listeners = self.bus.listeners(TOPIC_BARS)
+        self._venue_on_bar = venue.on_bar
+        self._mark = portfolio.mark
+        self._open_positions = portfolio.open_positions
+        self._curve_ts = self.curve.ts.append
+        self._curve_equity = self.curve.equity.append
         self._risk_follows_bars = risk.follows_bars
         venue.bind(self)
         for strategy in self.strategies:
@@ -106,10 +111,9 @@ class Kernel:
     # -- data -------------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> None:
         """Process one closed bar: fills at its open, marks at its close, then decisions."""
-        # The hot path of every backtest: locals and cached lists keep it lean.
-        self.venue.on_bar(bar)
-        portfolio = self.portfolio
-        equity = portfolio.mark(bar)
+        # The hot path of every backtest: bound methods cached in __init__ keep it lean.
+        self._venue_on_bar(bar)
+        equity = self._mark(bar)
         if self._bar_listeners:
             self.bus.publish(TOPIC_BARS, bar)
         for strategy in self._by_instrument.get(bar.instrument_id, ()):
@@ -117,12 +121,11 @@ class Kernel:
             if commands:
                 self.execute_all(commands)
         if self._risk_follows_bars:
-            self.risk.on_bar_close(portfolio, bar.ts_close)
-        curve = self.curve
-        curve.ts.append(bar.ts_open)
-        curve.equity.append(equity)
-        if portfolio.open_positions:
-            curve.exposed_bars += 1
+            self.risk.on_bar_close(self.portfolio, bar.ts_close)
+        self._curve_ts(bar.ts_open)
+        self._curve_equity(equity)
+        if self._open_positions:
+            self.curve.exposed_bars += 1
 
     # -- commands ---------------------------------------------------------------------------
     def execute_all(self, commands: Iterable[Command]) -> None:

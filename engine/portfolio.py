@@ -176,6 +176,8 @@ class Portfolio:
                 position.trip = None
             if position in self.open_positions:
                 self.open_positions.remove(position)
+            if not self.open_positions and self._cash_f > self.peak_equity:
+                self.peak_equity = self._cash_f
         elif position not in self.open_positions:
             self.open_positions.append(position)
 
@@ -188,9 +190,14 @@ class Portfolio:
         if position.last_precision != bar.price_precision:
             position.last_precision = bar.price_precision
             position.last_scale = float(10**bar.price_precision)
+        if not self.open_positions:
+            # Flat: equity is cash, and the peak was already updated when the cash moved.
+            self.last_equity = equity = self._cash_f
+            return equity
         equity = self._cash_f
         for held in self.open_positions:
             equity += held.qty_f * held.last_raw / held.last_scale
         self.last_equity = equity
-        self.peak_equity = max(self.peak_equity, equity)
+        if equity > self.peak_equity:  # noqa: PLR1730 - a compare is cheaper than max() per bar
+            self.peak_equity = equity
         return equity

@@ -46,9 +46,10 @@ class MACrossover(Strategy[MACrossConfig]):
     def on_bar(self, bar: Bar) -> Sequence[Command] | None:
         """Update both averages and act on a cross."""
         fast, slow = self._fast, self._slow
-        fast.update(bar.close)
-        slow.update(bar.close)
-        if not slow.ready:
+        close = bar.close
+        fast.update(close)
+        slow.update(close)
+        if slow.count < self._slow_n:
             return None
         # Sign of fast_avg - slow_avg, exactly: the closes are fixed-point ints.
         spread = fast.sum * self._slow_n - slow.sum * self._fast_n

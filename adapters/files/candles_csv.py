@@ -7,6 +7,7 @@ its line; nothing is skipped.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from domain.market import bar_problem
 from domain.series import BarSeries
 from domain.timeframes import Timeframe
 
+log = logging.getLogger(__name__)
 COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -77,6 +79,7 @@ def parse_candles(
     ts_col: list[int] = []
     cols: list[list[int]] = [[], [], [], [], []]
     previous = None
+    repeated: list[int] = []
     for line_no, row in rows:
         try:
             ts = _parse_ts(row[0])
@@ -85,7 +88,12 @@ def parse_candles(
         except InvalidValue as exc:
             raise CsvFormatError(f"{source}:{line_no}: {exc}") from None
         if previous is not None and ts <= previous:
-            raise CsvFormatError(f"{source}:{line_no}: ts {row[0]} is not after the previous row")
+            if ts < previous:
+                raise CsvFormatError(
+                    f"{source}:{line_no}: ts {row[0]} is before the previous row (rows must be "
+                    "in time order)")
+            # Bars are rows: a repeated open time is kept as its own row, but said out loud.
+            repeated.append(line_no)
         problem = bar_problem(ts, ts + 1, o, h, lo, c, v)
         if problem:
             raise CsvFormatError(f"{source}:{line_no}: {problem}")
@@ -93,6 +101,10 @@ def parse_candles(
         ts_col.append(ts)
         for column, value in zip(cols, (o, h, lo, c, v), strict=True):
             column.append(value)
+    if repeated:
+        shown = ", ".join(map(str, repeated[:10])) + (" ..." if len(repeated) > 10 else "")
+        log.warning("%s: %d row(s) repeat the previous row's ts (kept as rows): line %s",
+                    source, len(repeated), shown)
     spacing = _min_spacing_seconds(ts_col, rows, source)
     if timeframe is None:
         if spacing is None:
@@ -142,12 +154,12 @@ def _parse_ts(text: str) -> int:
 def _min_spacing_seconds(
     ts: list[int], rows: list[tuple[int, list[str]]], source: str
 ) -> int | None:
-    gaps = [b - a for a, b in pairwise(ts)]
+    gaps = [b - a for a, b in pairwise(ts) if b > a]
     if not gaps:
         return None
     smallest = min(gaps)
     if smallest % pow10(9):
-        line_no = rows[gaps.index(smallest) + 1][0]
+        line_no = next(rows[i + 1][0] for i in range(len(ts) - 1) if ts[i + 1] - ts[i] == smallest)
         raise CsvFormatError(
             f"{source}:{line_no}: bars must be whole seconds apart (this row is not)")
     return smallest // pow10(9)

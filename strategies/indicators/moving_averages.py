@@ -84,17 +84,23 @@ class SMA:
     Fixed-point prices (ints) take a lean path: a ring of ints and one running int sum, the
     cost of a crossover backtest's inner loop. The first float switches the window to the
     exact dyadic sums of `_ExactWindow`, so floats never drift either.
+
+    `sum` and `count` are plain attributes (read them, do not assign them): a crossover reads
+    them on every bar, where a property call would cost more than the update itself.
     """
 
-    __slots__ = ("_count", "_int_sum", "_ints", "_period", "_window")
+    __slots__ = ("_ints", "_period", "_window", "count", "sum")
 
     def __init__(self, period: int) -> None:
         """Create an SMA over `period` inputs; raise ValueError unless period is an int >= 1."""
         self._period = _check_period(period)
         self._ints: deque[int] | None = deque(maxlen=period)
-        self._int_sum = 0
         self._window: _ExactWindow | None = None
-        self._count = 0
+        self.count = 0
+        # The exact sum of the window: an int while every input was an int (so averages of
+        # fixed-point prices compare exactly: a.sum * b.period vs b.sum * a.period), else the
+        # exact sum rounded once to the nearest float.
+        self.sum: int | float = 0
 
     @property
     def period(self) -> int:
@@ -102,50 +108,30 @@ class SMA:
         return self._period
 
     @property
-    def count(self) -> int:
-        """Return how many inputs have been seen."""
-        return self._count
-
-    @property
     def ready(self) -> bool:
         """Return True once `period` inputs have been seen."""
-        return self._count >= self._period
+        return self.count >= self._period
 
     @property
     def value(self) -> float | None:
         """Return the average of the last `period` inputs, or None before ready."""
-        if self._count < self._period:
+        if self.count < self._period:
             return None
         w = self._window
         if w is None:
-            return self._int_sum / self._period  # int / int is correctly rounded
+            return self.sum / self._period  # int / int is correctly rounded
         # One correctly rounded division of the exact sum: no accumulated error.
         return w.sum1 / (self._period << w.scale)
-
-    @property
-    def sum(self) -> int | float:
-        """Return the exact sum of the inputs currently in the window.
-
-        While every input so far has been an int the sum is an exact int, so averages of
-        fixed-point prices compare exactly: `a.sum * b.period` vs `b.sum * a.period`.
-        Otherwise it is the exact sum rounded once to the nearest float.
-        """
-        w = self._window
-        if w is None:
-            return self._int_sum
-        if w.all_ints:
-            return w.sum1
-        return w.sum1 / (1 << w.scale)
 
     def update(self, x: int | float) -> None:
         """Add one input; raise ValueError (leaving the state unchanged) if it is not finite."""
         ints = self._ints
         if ints is not None and type(x) is int:
             if len(ints) == self._period:
-                self._int_sum -= ints[0]
+                self.sum -= ints[0]
             ints.append(x)
-            self._int_sum += x
-            self._count += 1
+            self.sum += x
+            self.count += 1
             return
         w = self._window
         if w is None:
@@ -155,7 +141,8 @@ class SMA:
                 w.push(kept)
             self._ints = None
         w.push(x)
-        self._count += 1
+        self.count += 1
+        self.sum = w.sum1 if w.all_ints else w.sum1 / (1 << w.scale)
 
 
 class EMA:

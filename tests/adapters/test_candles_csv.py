@@ -204,7 +204,6 @@ MALFORMED_IDS = [
     "zero-price",
     "high-below-close",
     "low-above-open",
-    "repeated-ts",
     "ts-going-back",
     "naive-ts",
     "plus-2h-offset",
@@ -237,8 +236,7 @@ MALFORMED_IDS = [
     (_lines_with("2024-01-01T00:05:00Z,0,1,0,1,1"), 3, "prices must be positive"),
     (_lines_with("2024-01-01T00:05:00Z,100,101,99,102,1"), 3, "high is below"),  # high < close
     (_lines_with("2024-01-01T00:05:00Z,100,105,101,102,1"), 3, "low is above"),  # low > open
-    (_lines_with("2024-01-01T00:00:00Z,1,1,1,1,1"), 3, "not after the previous row"),
-    (_lines_with("2023-12-31T23:59:00Z,1,1,1,1,1"), 3, "not after the previous row"),
+    (_lines_with("2023-12-31T23:59:00Z,1,1,1,1,1"), 3, "before the previous row"),
     (_lines_with("2024-01-01T00:05:00,1,1,1,1,1"), 3, "no UTC designator"),
     (_lines_with("2024-01-01T02:05:00+02:00,1,1,1,1,1"), 3, "not in UTC"),
     (_lines_with("2024-01-01T00:05:00-05:00,1,1,1,1,1"), 3, "not in UTC"),
@@ -355,3 +353,18 @@ def test_iso_utc_and_plain_formatting():
     assert plain(Decimal("1E+3")) == "1000"
     assert plain(Decimal("0.000")) == "0"
     assert plain(Decimal("2.50")) == "2.5"
+
+
+def test_a_repeated_timestamp_is_kept_as_a_row_and_warned_about(caplog):
+    # Arrange: the second candle repeats the first one's open time (bars are rows).
+    lines = _lines_with("2024-01-01T00:00:00Z,42050.125,42080,42000,42010,0.25")
+
+    # Act
+    with caplog.at_level("WARNING"):
+        series = _parse(lines)
+
+    # Assert
+    assert series.ts_open == [T0_NS, T0_NS, T0_NS + 360 * 10**9]
+    assert series.timeframe == Timeframe(360)  # smallest *positive* spacing
+    assert "repeat the previous row's ts" in caplog.text
+    assert "line 3" in caplog.text

@@ -157,7 +157,7 @@ def test_validate_accepts_good_rows():
     (2, (2, 102, 104, 103, 103, 3), "row 2: low is above"),
     (0, (0, 0, 110, 95, 105, 1), "row 0: prices must be positive"),
     (2, (2, 102, 104, 99, 103, -3), "row 2: volume must not be negative"),
-    (2, (1, 102, 104, 99, 103, 3), "row 2: open time is not after"),
+    (2, (0, 102, 104, 99, 103, 3), "row 2: open time is before"),
 ])
 def test_validate_names_the_bad_row(row, bad, message):
     # Arrange
