@@ -3,40 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from adapters.files.candles_csv import instrument_from_filename, read_candles_csv
 from domain.errors import InvalidValue
 from domain.instruments import InstrumentId
-from domain.series import BarSeries
-from domain.timeframes import Timeframe
 from risk.gate import RiskEngine
 from risk.rules import MaxDrawdownHalt, MaxPositionNotional, RiskRule
 from risk.sizing import PercentOfEquity, RiskPerTrade, Sizer
 
 HUNDRED = Decimal(100)
-
-
-def load_series(path: Path, instrument: str | None, timeframe: str | None) -> BarSeries:
-    """Read the CSV, naming the instrument and aggregating to the timeframe asked for."""
-    named, named_tf = instrument_from_filename(path)
-    instrument_id = InstrumentId.parse(instrument) if instrument else named
-    if instrument_id is None:
-        instrument_id = InstrumentId("CSV", path.stem.upper().replace("-", "")[:20] or "ASSET",
-                                     "QUOTE")
-    series = read_candles_csv(path, instrument_id)
-    wanted = Timeframe.parse(timeframe) if timeframe else None
-    if wanted is None:
-        # The file name's timeframe labels the bars when it agrees with the data's spacing.
-        if named_tf is not None and named_tf.seconds <= series.timeframe.seconds:
-            series.timeframe = named_tf
-        return series
-    if wanted == series.timeframe:
-        return series
-    if wanted < series.timeframe:
-        raise InvalidValue(f"the CSV rows are {series.timeframe} apart; cannot make {wanted} bars")
-    return series.resample(wanted)
 
 
 def make_strategy(cls: Any, params: dict[str, str], instrument_id: InstrumentId) -> Any:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from cli.backtest import backtest
+from cli.db import db, load_candles, migrate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,6 +22,9 @@ def lockgate(verbose: bool) -> None:
 
 
 lockgate.add_command(backtest)
+lockgate.add_command(db)
+lockgate.add_command(migrate)
+lockgate.add_command(load_candles)
 
 
 def main() -> None:

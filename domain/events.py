@@ -18,6 +18,18 @@ class Liquidity(StrEnum):
     TAKER = "taker"
 
 
+class SignalRaised(msgspec.Struct, frozen=True, kw_only=True):
+    """A strategy decided something at ``ts_event``; ``values`` are the indicator values it
+    decided on (recorded so a decision can be explained later)."""
+
+    strategy_id: str
+    instrument_id: InstrumentId
+    name: str
+    side: OrderSide | None
+    values: dict[str, float]
+    ts_event: int
+
+
 class OrderDenied(msgspec.Struct, frozen=True, kw_only=True):
     """Risk refused a command before it reached the venue; ``reason`` says why."""
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from domain.commands import Command, SubmitOrder
-from domain.events import OrderDenied, OrderEvent, OrderFilled
+from domain.events import OrderDenied, OrderEvent, OrderFilled, SignalRaised
 from domain.instruments import InstrumentId
 from domain.market import Bar
 from domain.orders import Order
@@ -127,6 +127,10 @@ class StrategyContext(Protocol):
 
     def next_client_order_id(self) -> str:
         """Return a new client order id, deterministic within a run."""
+        ...
+
+    def record_signal(self, signal: SignalRaised) -> None:
+        """Record a decision with the indicator values behind it."""
         ...
 
 

@@ -21,6 +21,7 @@ from domain.events import (
     OrderFilled,
     OrderRejected,
     OrderTriggered,
+    SignalRaised,
 )
 from domain.instruments import InstrumentId
 from domain.market import Bar
@@ -32,17 +33,19 @@ from engine.portfolio import Portfolio
 TOPIC_BARS = "data.bars"
 TOPIC_ORDER_EVENTS = "events.orders"
 TOPIC_DENIALS = "events.denials"
+TOPIC_SIGNALS = "events.signals"
 
 
 class _Context:
     """What one strategy sees of the kernel."""
 
-    __slots__ = ("_clock", "_portfolio", "_prefix", "_seq")
+    __slots__ = ("_clock", "_kernel", "_portfolio", "_prefix", "_seq")
 
-    def __init__(self, strategy_id: str, clock: Clock, portfolio: Portfolio) -> None:
+    def __init__(self, strategy_id: str, kernel: Kernel) -> None:
         self._prefix = strategy_id
-        self._clock = clock
-        self._portfolio = portfolio
+        self._kernel = kernel
+        self._clock = kernel.clock
+        self._portfolio = kernel.portfolio
         self._seq = 0
 
     @property
@@ -55,6 +58,9 @@ class _Context:
     def next_client_order_id(self) -> str:
         self._seq += 1
         return f"{self._prefix}-{self._seq}"
+
+    def record_signal(self, signal: SignalRaised) -> None:
+        self._kernel.record_signal(signal)
 
 
 class EquityCurve:
@@ -89,6 +95,7 @@ class Kernel:
         self.orders: dict[str, Order] = {}
         self.fills: list[OrderFilled] = []
         self.denials: list[OrderDenied] = []
+        self.signals: list[SignalRaised] = []
         self.curve = EquityCurve()
         self._levels: dict[str, tuple[Level | None, Level | None]] = {}
         self._by_instrument: dict[InstrumentId, list[StrategyPort]] = {}
@@ -106,7 +113,7 @@ class Kernel:
         for strategy in self.strategies:
             for instrument_id in strategy.instrument_ids:
                 self._by_instrument.setdefault(instrument_id, []).append(strategy)
-            strategy.on_start(_Context(strategy.strategy_id, clock, portfolio))
+            strategy.on_start(_Context(strategy.strategy_id, self))
 
     # -- data -------------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> None:
@@ -126,6 +133,11 @@ class Kernel:
         self._curve_equity(equity)
         if self._open_positions:
             self.curve.exposed_bars += 1
+
+    def record_signal(self, signal: SignalRaised) -> None:
+        """Keep a strategy's decision and publish it."""
+        self.signals.append(signal)
+        self.bus.publish(TOPIC_SIGNALS, signal)
 
     # -- commands ---------------------------------------------------------------------------
     def execute_all(self, commands: Iterable[Command]) -> None:

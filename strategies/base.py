@@ -9,7 +9,7 @@ import msgspec
 
 from domain.commands import Command, SubmitOrder
 from domain.errors import InvalidValue
-from domain.events import OrderFilled
+from domain.events import OrderFilled, SignalRaised
 from domain.instruments import InstrumentId
 from domain.market import Bar
 from domain.orders import OrderSide, OrderType
@@ -73,6 +73,12 @@ class Strategy(Generic[ConfigT]):
 
     def on_order_filled(self, event: OrderFilled) -> None:
         """Learn of a fill of one of this strategy's orders."""
+
+    def signal(self, bar: Bar, name: str, side: OrderSide | None, **values: float) -> None:
+        """Record a decision at this bar with the indicator values behind it."""
+        self.context.record_signal(SignalRaised(
+            strategy_id=self.strategy_id, instrument_id=bar.instrument_id, name=name, side=side,
+            values=values, ts_event=bar.ts_close))
 
     # -- command helpers -----------------------------------------------------------------
     def buy(self, instrument_id: InstrumentId, **fields: Any) -> SubmitOrder:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from domain.commands import Command
 from domain.errors import InvalidValue
 from domain.market import Bar
+from domain.orders import OrderSide
 from domain.ports import StrategyContext
 from strategies.base import Strategy, StrategyConfig
 from strategies.indicators import SMA
@@ -58,9 +59,18 @@ class MACrossover(Strategy[MACrossConfig]):
             return None
         if spread > 0 >= previous:
             if self.context.portfolio.position_qty(bar.instrument_id) <= 0:
+                self._signal(bar, "cross_above", OrderSide.BUY)
                 return [self.buy(bar.instrument_id)]
         elif spread < 0 <= previous:
             exit_order = self.close(bar.instrument_id)
             if exit_order is not None:
+                self._signal(bar, "cross_below", OrderSide.SELL)
                 return [exit_order]
         return None
+
+    def _signal(self, bar: Bar, name: str, side: OrderSide) -> None:
+        scale = 10**bar.price_precision
+        fast, slow = self._fast.value, self._slow.value
+        assert fast is not None and slow is not None
+        self.signal(bar, name, side, fast_sma=fast / scale, slow_sma=slow / scale,
+                    close=bar.close / scale)

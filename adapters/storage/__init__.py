@@ -1,0 +1,1 @@
+"""PostgreSQL storage: migrations, the embedded server, bulk loads and queries (asyncpg)."""
