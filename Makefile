@@ -20,12 +20,19 @@ install: $(STAMP)
 install-bench: $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev,bench]"
 
+# With no LOCKGATE_DATABASE_URL, Lockgate starts an embedded PostgreSQL under ./.lockgate/.
 demo: install
-	@echo "== ma_crossover 20/50 on real Binance BTC/USDT 1h candles (data/README.md) =="
+	@echo "== database: migrate (embedded PostgreSQL unless LOCKGATE_DATABASE_URL is set) =="
+	$(BIN)/lockgate migrate
+	@echo "== load the bundled real Binance candles (data/README.md) =="
+	$(BIN)/lockgate load-candles data/candles/*.csv
+	@echo "== ma_crossover 20/50 on BTC/USDT 1h, from the database =="
 	$(BIN)/lockgate backtest --strategy ma_crossover --param fast=20 --param slow=50 \
-		--csv data/candles/binance_BTC-USDT_1h.csv --fee-bps 10 --initial-cash 10000 \
-		--trades-out out/demo_trades.csv --plot out/demo_equity.png
+		--exchange binance --symbol BTC/USDT --timeframe 1h --fee-bps 10 --initial-cash 10000 \
+		--save --trades-out out/demo_trades.csv --plot out/demo_equity.png
 	@echo "round trips: out/demo_trades.csv, equity chart: out/demo_equity.png"
+	@echo "the embedded database keeps running for other Lockgate processes; stop it with:"
+	@echo "  $(BIN)/lockgate db stop"
 
 lint: install
 	$(BIN)/ruff check .

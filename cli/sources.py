@@ -33,16 +33,15 @@ def csv_series(path: Path, exchange: str | None, symbol: str | None,
         iid = InstrumentId("CSV", path.stem.upper().replace("-", "").replace("_", "")[:20]
                            or "ASSET", "QUOTE")
     series = read_candles_csv(path, iid)
+    # A file named ..._4h.csv holds 4h bars even where two rows sit closer (real data has such
+    # quirks): bars are rows, the name only labels them.
+    if named_tf is not None:
+        series.timeframe = named_tf
     wanted = Timeframe.parse(timeframe) if timeframe else None
-    if wanted is None:
-        # The file name's timeframe labels the bars when it agrees with the data's spacing.
-        if named_tf is not None and named_tf.seconds <= series.timeframe.seconds:
-            series.timeframe = named_tf
-        return series
-    if wanted == series.timeframe:
+    if wanted is None or wanted == series.timeframe:
         return series
     if wanted < series.timeframe:
-        raise InvalidValue(f"the CSV rows are {series.timeframe} apart; cannot make {wanted} bars")
+        raise InvalidValue(f"the CSV holds {series.timeframe} bars; cannot make {wanted} bars")
     return series.resample(wanted)
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.errors import InvalidValue
-from domain.events import OrderDenied, OrderFilled
+from domain.events import OrderDenied, OrderFilled, SignalRaised
 from domain.market import Bar
+from domain.orders import Order
 from domain.ports import RiskGate, StrategyPort
 from domain.series import BarSeries
 from engine.clock import SimulatedClock
@@ -41,8 +42,10 @@ class BacktestResult:
 
     metrics: Metrics
     round_trips: list[RoundTrip]
+    orders: dict[str, Order]
     fills: list[OrderFilled]
     denials: list[OrderDenied]
+    signals: list[SignalRaised]
     curve: EquityCurve
     final_mark: Decimal | None
 
@@ -89,5 +92,6 @@ def run_backtest(
         kernel.curve.equity, series.min_spacing_seconds(), config.initial_cash, final_equity,
         portfolio.round_trips, kernel.curve.exposed_bars, portfolio.fees_paid,
     )
-    return BacktestResult(metrics, portfolio.round_trips, kernel.fills, kernel.denials,
-                          kernel.curve, portfolio.last_price(series.instrument_id))
+    return BacktestResult(metrics, portfolio.round_trips, kernel.orders, kernel.fills,
+                          kernel.denials, kernel.signals, kernel.curve,
+                          portfolio.last_price(series.instrument_id))

@@ -70,7 +70,6 @@ class MACrossover(Strategy[MACrossConfig]):
 
     def _signal(self, bar: Bar, name: str, side: OrderSide) -> None:
         scale = 10**bar.price_precision
-        fast, slow = self._fast.value, self._slow.value
-        assert fast is not None and slow is not None
-        self.signal(bar, name, side, fast_sma=fast / scale, slow_sma=slow / scale,
-                    close=bar.close / scale)
+        # int / int rounds once: the recorded averages are the exact ones, to float precision.
+        self.signal(bar, name, side, fast_sma=self._fast.sum / (self._fast_n * scale),
+                    slow_sma=self._slow.sum / (self._slow_n * scale), close=bar.close / scale)

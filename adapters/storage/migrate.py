@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -72,14 +72,18 @@ def check_role(name: str) -> str:
 
 async def migrate(
     admin_dsn: str, app_role: str = "lockgate_app", app_password: str | None = None,
-    post_steps: tuple[PostStep, ...] = (),
+    post_steps: tuple[PostStep, ...] = (), migrations: Sequence[Migration] | None = None,
 ) -> list[str]:
-    """Apply pending migrations and the grants; return the names applied now."""
+    """Apply pending migrations and the grants; return the names applied now.
+
+    ``migrations`` defaults to the files shipped with the package.
+    """
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute("select pg_advisory_lock($1)", _LOCK_KEY)
         try:
-            return await _migrate_locked(conn, app_role, app_password, post_steps)
+            return await _migrate_locked(conn, app_role, app_password, post_steps,
+                                         load_migrations() if migrations is None else migrations)
         finally:
             await conn.execute("select pg_advisory_unlock($1)", _LOCK_KEY)
     finally:
@@ -88,7 +92,7 @@ async def migrate(
 
 async def _migrate_locked(
     conn: asyncpg.Connection, app_role: str, app_password: str | None,
-    post_steps: tuple[PostStep, ...],
+    post_steps: tuple[PostStep, ...], migrations: Sequence[Migration],
 ) -> list[str]:
     await conn.execute(
         "create table if not exists lockgate_schema_migrations ("
@@ -98,7 +102,7 @@ async def _migrate_locked(
     applied = {r["version"]: r for r in await conn.fetch(
         "select version, name, checksum from lockgate_schema_migrations")}
     done: list[str] = []
-    for migration in load_migrations():
+    for migration in migrations:
         row = applied.get(migration.version)
         if row is not None:
             if row["checksum"] != migration.checksum:

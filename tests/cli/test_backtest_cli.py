@@ -192,7 +192,7 @@ def test_trades_out_writes_one_row_per_trade_and_an_open_last_trade(tmp_path):
     out = tmp_path / "trades.csv"
 
     # Act
-    result = _run("--csv", str(candles), "--instrument", "TEST:BTC/USDT", "--json",
+    result = _run("--csv", str(candles), "--exchange", "test", "--symbol", "BTC/USDT", "--json",
                   "--param", "fast=2", "--param", "slow=3", "--trades-out", str(out))
 
     # Assert

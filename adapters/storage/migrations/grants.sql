@@ -1,0 +1,11 @@
+-- Privileges of the application role, applied after every migration run (so tables added by
+-- later migrations are covered). Every statement is idempotent.
+grant usage on schema public to {{app_role}};
+grant select, insert, update, delete on all tables in schema public to {{app_role}};
+grant usage, select on all sequences in schema public to {{app_role}};
+
+-- The audit log is append-only for the application (its trigger stops everyone else).
+revoke update, delete, truncate on audit_log from {{app_role}};
+
+-- Only the migration runner writes the schema history.
+revoke insert, update, delete, truncate on lockgate_schema_migrations from {{app_role}};
