@@ -19,13 +19,12 @@ def _settings() -> Any:
 
 async def open_app_connection(settings: Any) -> Any:
     """Resolve the database (embedded by default), migrate it, connect as the app's role."""
-    from adapters.storage.connect import app_dsn, connect_app
+    from adapters.storage.connect import connect_app
     from adapters.storage.database import resolve_database
 
     target = resolve_database(settings)
     await _migrate(settings, target)
-    dsn = app_dsn(_reveal(target.admin_dsn), settings.app_role, _password(settings))
-    return await connect_app(dsn)
+    return await connect_app(target.app_dsn(settings.app_role, settings.app_password).reveal())
 
 
 async def _migrate(settings: Any, target: Any) -> list[str]:
@@ -81,9 +80,25 @@ def migrate() -> None:
     from adapters.storage.database import resolve_database
 
     settings = _settings()
-    applied = asyncio.run(_migrate(settings, resolve_database(settings)))
+    target = resolve_database(settings)
+    applied = asyncio.run(_migrate(settings, target))
     click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied
                                                          else "; the schema is up to date"))
+    hyper = asyncio.run(_timescale(_reveal(target.admin_dsn)))
+    click.echo("time-series tables: " + ("TimescaleDB hypertables (compression, retention)"
+                                         if hyper else "plain PostgreSQL (no timescaledb)"))
+
+
+async def _timescale(dsn: str) -> bool:
+    import asyncpg
+
+    from adapters.storage.timescale import timescale_available
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(await timescale_available(conn))
+    finally:
+        await conn.close()
 
 
 @click.command(name="load-candles")

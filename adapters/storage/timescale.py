@@ -97,12 +97,12 @@ async def apply_timescale(conn: asyncpg.Connection) -> None:
     ``migrate(dsn, post_steps=(apply_timescale,))``.
     """
     if not await timescale_available(conn):
-        log.info("timescaledb is not available: time-series tables stay plain PostgreSQL tables")
+        log.debug("timescaledb is not available: time-series tables stay plain PostgreSQL tables")
         return
     # Statement by statement, without one enclosing transaction: each is idempotent, so a run
     # that stops half-way is finished by the next, and the extension is usable straight after
     # its own statement.
     for statement in hypertable_ddl():
         await conn.execute(statement)
-    log.info("timescaledb is available: hypertables with compression and retention on %s",
+    log.debug("timescaledb is available: hypertables with compression and retention on %s",
              ", ".join(spec.table for spec in TIME_SERIES))
