@@ -10,24 +10,29 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
+from adapters.storage.common import (
+    NANOS_PER_MICRO,
+    connection,
+    upsert_instrument,
+    utc_from_micros,
+)
 from domain.errors import InvalidValue
 from domain.fixed import from_raw, pow10
-from domain.instruments import InstrumentId, InstrumentKind
+from domain.instruments import InstrumentId
 from domain.series import BarSeries
 from domain.timeframes import Timeframe
 
 log = logging.getLogger(__name__)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NANOS_PER_MICRO = 1000
+
+
 _STAGE = "lockgate_candles_stage"
 _STAGE_COLUMNS = ("open_at", "open_raw", "high_raw", "low_raw", "close_raw", "volume_raw")
 # Raw ints travel as bigint (binary COPY of Decimals costs several times more) unless one does
@@ -43,14 +48,6 @@ _INSERT_FROM_STAGE = (
     f" from pg_temp.{_STAGE}"
     " on conflict (instrument_id, timeframe, open_at) do nothing")
 _INT64 = 2**63
-_UPSERT_INSTRUMENT = (
-    "insert into instruments as i (id, venue, base, quote, settle, kind, price_precision,"
-    " size_precision) values ($1, $2, $3, $4, $5, $6, $7, $8)"
-    " on conflict (id) do update set"
-    " price_precision = greatest(i.price_precision, excluded.price_precision),"
-    " size_precision = greatest(i.size_precision, excluded.size_precision), updated_at = now()"
-    " where i.price_precision < excluded.price_precision"
-    " or i.size_precision < excluded.size_precision")
 # Scaled and trimmed in SQL: a value that is not a whole number at the precision keeps its
 # decimal point, which the int() parse below refuses.
 _SELECT_BARS = (
@@ -84,8 +81,8 @@ class CandleStore:
         self, instrument_id: InstrumentId, price_precision: int, size_precision: int
     ) -> None:
         """Register the instrument if new; raise its stored precisions to these if larger."""
-        async with self._connection() as conn:
-            await _upsert_instrument(conn, instrument_id, price_precision, size_precision)
+        async with connection(self._db) as conn:
+            await upsert_instrument(conn, instrument_id, price_precision, size_precision)
 
     async def copy_candles(self, series: BarSeries) -> int:
         """Bulk-load ``series`` with COPY; return how many bars were new.
@@ -97,10 +94,10 @@ class CandleStore:
         records = _records(series)
         if not records:
             return 0
-        async with self._connection() as conn:
+        async with connection(self._db) as conn:
             # Its own short statement before the load: the instrument row is not held locked
             # while the bars load, and readers never see bars finer than the stored precision.
-            await _upsert_instrument(conn, series.instrument_id, series.price_precision,
+            await upsert_instrument(conn, series.instrument_id, series.price_precision,
                                      series.size_precision)
             async with conn.transaction():
                 await conn.execute(_CREATE_STAGE.format(raw=_raw_type(series)))
@@ -125,14 +122,14 @@ class CandleStore:
         query, bounds = _SELECT_BARS, []
         # timestamptz holds microseconds: round bounds up so the comparison stays exact.
         if start_ns is not None:
-            bounds.append(_to_datetime(-(-start_ns // _NANOS_PER_MICRO)))
+            bounds.append(utc_from_micros(-(-start_ns // NANOS_PER_MICRO)))
             query += f" and open_at >= ${len(bounds) + 4}"
         if end_ns is not None:
-            bounds.append(_to_datetime(-(-end_ns // _NANOS_PER_MICRO)))
+            bounds.append(utc_from_micros(-(-end_ns // NANOS_PER_MICRO)))
             query += f" and open_at < ${len(bounds) + 4}"
         query += " order by open_at"
         buffer = io.BytesIO()
-        async with self._connection() as conn, _snapshot(conn):
+        async with connection(self._db) as conn, _snapshot(conn):
             row = await conn.fetchrow(
                 "select price_precision, size_precision from instruments where id = $1",
                 str(instrument_id))
@@ -148,7 +145,7 @@ class CandleStore:
 
     async def list_series(self) -> list[SeriesInfo]:
         """Return every stored instrument and timeframe with its row count and time span."""
-        async with self._connection() as conn:
+        async with connection(self._db) as conn:
             rows = await conn.fetch(
                 "select instrument_id, timeframe, count(*) as row_count,"
                 " min(open_at) as first_open_at, max(open_at) as last_open_at"
@@ -157,25 +154,6 @@ class CandleStore:
                             r["row_count"], r["first_open_at"], r["last_open_at"]) for r in rows]
         found.sort(key=lambda info: (str(info.instrument_id), info.timeframe))
         return found
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        if isinstance(self._db, asyncpg.Pool):
-            async with self._db.acquire() as conn:
-                yield conn
-        else:
-            yield self._db
-
-
-async def _upsert_instrument(
-    conn: asyncpg.Connection, instrument_id: InstrumentId, price_precision: int,
-    size_precision: int,
-) -> None:
-    kind = InstrumentKind.PERPETUAL if instrument_id.settle else InstrumentKind.SPOT
-    await conn.execute(_UPSERT_INSTRUMENT, str(instrument_id), instrument_id.venue,
-                       instrument_id.base, instrument_id.quote, instrument_id.settle,
-                       kind.value, price_precision, size_precision)
-
 
 def _snapshot(conn: asyncpg.Connection) -> AbstractAsyncContextManager[Any]:
     # Precision and bars must come from one snapshot; a caller's own transaction decides
@@ -195,9 +173,9 @@ def _records(series: BarSeries) -> list[tuple[datetime, int, int, int, int, int]
         if ts in seen:
             continue
         seen.add(ts)
-        if ts % _NANOS_PER_MICRO:
+        if ts % NANOS_PER_MICRO:
             raise InvalidValue(f"open time {ts} ns is finer than the microseconds stored")
-        records.append((_to_datetime(ts // _NANOS_PER_MICRO), o, h, lo, c, v))
+        records.append((utc_from_micros(ts // NANOS_PER_MICRO), o, h, lo, c, v))
     if len(records) < len(series):
         log.warning("%s %s: %d bar(s) repeat an open time; the first of each is loaded",
                     series.instrument_id, series.timeframe, len(series) - len(records))
@@ -226,7 +204,3 @@ def _parse_into(series: BarSeries, text: str) -> None:
             "than the instrument's precision") from None
     for i, column in enumerate(columns):
         column.extend(values[i::len(columns)])
-
-
-def _to_datetime(micros: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=micros)

@@ -37,7 +37,7 @@ group by ix.indexrelid, t.relname, ix.indisunique
 async def test_the_timescale_step_keeps_plain_tables_ready_to_become_hypertables(
     fresh_database: str, app_role: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="adapters.storage.timescale")
+    caplog.set_level(logging.DEBUG, logger="adapters.storage.timescale")
 
     await migrate(fresh_database, app_role=app_role, post_steps=(apply_timescale,))
 
