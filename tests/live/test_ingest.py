@@ -36,7 +36,8 @@ def recorded_trades(limit: int | None = None) -> list[Trade]:
         rows = list(csv.DictReader(handle))[:limit]
     price_dp = max(decimal_places(r["price"]) for r in rows)
     size_dp = max(decimal_places(r["qty"]) for r in rows)
-    return [Trade(BTC, (datetime.fromisoformat(r["ts"]) - EPOCH) // timedelta(microseconds=1) * 1000,
+    micros = timedelta(microseconds=1)
+    return [Trade(BTC, (datetime.fromisoformat(r["ts"]) - EPOCH) // micros * 1000,
                   parse_raw(r["price"], price_dp), parse_raw(r["qty"], size_dp),
                   AggressorSide(r["side"]), r["trade_id"], price_dp, size_dp) for r in rows]
 
