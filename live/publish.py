@@ -1,0 +1,64 @@
+"""Publish normalised market events: to the bus (in the envelope) and to hot state.
+
+Streams are ``md.trades.<instrument>`` and ``md.quotes.<instrument>``; hot state keeps the
+latest trade and best bid/ask per instrument under the namespaces ``last_trade`` and ``quote``
+with a TTL, so a reader can tell a stale value from a live one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from domain.market import Quote, Trade
+from domain.messaging import Bus, Envelope, HotState
+from domain.wire import QUOTE_TYPE, SCHEMA_VERSION, TRADE_TYPE, quote_payload, trade_payload
+
+HOT_TTL_MS = 60_000
+
+
+def trade_stream(instrument: str) -> str:
+    """Return the bus stream of an instrument's trades."""
+    return f"md.trades.{instrument}"
+
+
+def quote_stream(instrument: str) -> str:
+    """Return the bus stream of an instrument's best bid/ask."""
+    return f"md.quotes.{instrument}"
+
+
+class MarketPublisher:
+    """Append market events to the bus and keep the latest values in hot state."""
+
+    def __init__(self, bus: Bus, hot: HotState, hot_ttl_ms: int = HOT_TTL_MS) -> None:
+        self._bus = bus
+        self._hot = hot
+        self._ttl = hot_ttl_ms
+        self.published = 0
+
+    async def publish_trades(self, trades: Sequence[Trade]) -> None:
+        """Append each trade in order, then store the latest per instrument."""
+        latest: dict[str, dict[str, object]] = {}
+        for trade in trades:
+            payload = trade_payload(trade)
+            instrument = str(trade.instrument_id)
+            # The id is derived from the exchange's trade id: a republished trade (after a
+            # reconnect) carries the same id, so consumers can drop it.
+            await self._bus.append(trade_stream(instrument), Envelope(
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{instrument}/{trade.trade_id}")),
+                type=TRADE_TYPE, schema_version=SCHEMA_VERSION, ts_event=trade.ts_event,
+                payload=payload))
+            latest[instrument] = payload
+            self.published += 1
+        for instrument, payload in latest.items():
+            await self._hot.put("last_trade", instrument, payload, ttl_ms=self._ttl)
+
+    async def publish_quote(self, quote: Quote) -> None:
+        """Append a best bid/ask and store it as the latest."""
+        payload = quote_payload(quote)
+        instrument = str(quote.instrument_id)
+        await self._bus.append(quote_stream(instrument), Envelope(
+            id=uuid.uuid4().hex, type=QUOTE_TYPE, schema_version=SCHEMA_VERSION,
+            ts_event=quote.ts_event, payload=payload))
+        await self._hot.put("quote", instrument, payload, ttl_ms=self._ttl)
+        self.published += 1
