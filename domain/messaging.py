@@ -80,6 +80,10 @@ class Bus(Protocol):
         """Append a message; return its id."""
         ...
 
+    async def append_many(self, stream: str, envelopes: Sequence[Envelope]) -> list[str]:
+        """Append messages in order, in as few round trips as the backend allows; return ids."""
+        ...
+
     async def ensure_group(self, stream: str, group: str, from_start: bool = True) -> None:
         """Create a consumer group (idempotent); new groups read from the start by default."""
         ...

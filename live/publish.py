@@ -8,6 +8,7 @@ with a TTL, so a reader can tell a stale value from a live one.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from domain.market import Quote, Trade
@@ -37,21 +38,21 @@ class MarketPublisher:
         self.published = 0
 
     async def publish_trades(self, trades: Sequence[Trade]) -> None:
-        """Append each trade in order, then store the latest per instrument."""
-        latest: dict[str, dict[str, object]] = {}
+        """Append the trades in order (one batch per instrument), then store each latest."""
+        batches: dict[str, list[Envelope]] = defaultdict(list)
         for trade in trades:
-            payload = trade_payload(trade)
             instrument = str(trade.instrument_id)
             # The id is derived from the exchange's trade id: a republished trade (after a
             # reconnect) carries the same id, so consumers can drop it.
-            await self._bus.append(trade_stream(instrument), Envelope(
+            batches[instrument].append(Envelope(
                 id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{instrument}/{trade.trade_id}")),
                 type=TRADE_TYPE, schema_version=SCHEMA_VERSION, ts_event=trade.ts_event,
-                payload=payload))
-            latest[instrument] = payload
-            self.published += 1
-        for instrument, payload in latest.items():
-            await self._hot.put("last_trade", instrument, payload, ttl_ms=self._ttl)
+                payload=trade_payload(trade)))
+        for instrument, envelopes in batches.items():
+            await self._bus.append_many(trade_stream(instrument), envelopes)
+            await self._hot.put("last_trade", instrument, envelopes[-1].payload,
+                                ttl_ms=self._ttl)
+            self.published += len(envelopes)
 
     async def publish_quote(self, quote: Quote) -> None:
         """Append a best bid/ask and store it as the latest."""

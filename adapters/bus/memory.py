@@ -74,6 +74,10 @@ class InMemoryBus:
         """Append a message; return its id."""
         return self._append(stream, encode_envelope(envelope))
 
+    async def append_many(self, stream: str, envelopes: Sequence[Envelope]) -> list[str]:
+        """Append messages in order; return their ids."""
+        return [await self.append(stream, envelope) for envelope in envelopes]
+
     async def append_raw(self, stream: str, data: bytes) -> str:
         """Append bytes unvalidated, as a bridge from another transport would; return the id.
 

@@ -204,6 +204,18 @@ class RedisBus:
         """Append a message; return its id."""
         return await self.append_raw(stream, encode_envelope(envelope))
 
+    async def append_many(self, stream: str, envelopes: Sequence[Envelope]) -> list[str]:
+        """Append messages in order with one pipelined round trip; return their ids."""
+        if not envelopes:
+            return []
+        key = self.stream_key(stream)
+        pipe = self._client.pipeline(transaction=False)
+        for envelope in envelopes:
+            pipe.execute_command("XADD", key, "MAXLEN", "~", self._maxlen, "*",
+                                 ENVELOPE_FIELD, encode_envelope(envelope))
+        ids: list[bytes] = await pipe.execute()
+        return [message_id.decode() for message_id in ids]
+
     async def append_raw(self, stream: str, data: bytes) -> str:
         """Append bytes unvalidated, as a bridge from another transport would; return the id.
 

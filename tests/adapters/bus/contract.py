@@ -89,6 +89,21 @@ class BusContract:
         assert [d.message_id for d in replayed] == message_ids
         assert [d.envelope for d in replayed] == envelopes
 
+    async def test_append_many_keeps_order_and_ids_follow_single_appends(
+            self, backend: Backend, stream: str) -> None:
+        single = await backend.bus.append(stream, make_envelope(seq=-1))
+        batch = [make_envelope(seq=i) for i in range(50)]
+
+        message_ids = await backend.bus.append_many(stream, batch)
+        replayed = await backend.bus.replay(stream, after=single)
+
+        assert len(message_ids) == 50
+        assert [position(m) for m in message_ids] == sorted(position(m) for m in message_ids)
+        assert position(message_ids[0]) > position(single)
+        assert [d.message_id for d in replayed] == message_ids
+        assert [d.envelope for d in replayed] == batch
+        assert await backend.bus.append_many(stream, []) == []
+
     async def test_replay_reads_after_a_position_up_to_a_count(
             self, backend: Backend, stream: str) -> None:
         envelopes = await self._append_many(backend.bus, stream, 6)
