@@ -50,6 +50,18 @@ def to_raw(value: Decimal, precision: int) -> int:
     return raw
 
 
+def raw_to_text(raw: int, precision: int) -> str:
+    """Format a raw int at ``precision`` as plain decimal text (``6100012, 2 -> "61000.12"``).
+
+    Integer arithmetic only: several times faster than going through ``Decimal`` on hot paths.
+    """
+    if precision == 0:
+        return str(raw)
+    sign = "-" if raw < 0 else ""
+    whole, frac = divmod(abs(raw), pow10(precision))
+    return f"{sign}{whole}.{frac:0{precision}d}"
+
+
 def from_raw(raw: int, precision: int) -> Decimal:
     """Return the exact decimal a raw int at ``precision`` stands for."""
     return Decimal(raw).scaleb(-precision, context=_EXACT)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import InvalidValue
-from domain.fixed import decimal_places, from_raw, parse_raw
+from domain.fixed import decimal_places, parse_raw, raw_to_text
 from domain.instruments import InstrumentId
 from domain.market import AggressorSide, Quote, Trade
 
@@ -23,8 +23,8 @@ def trade_payload(trade: Trade) -> dict[str, Any]:
     return {
         "instrument_id": str(trade.instrument_id),
         "trade_id": trade.trade_id,
-        "price": str(from_raw(trade.price, trade.price_precision)),
-        "qty": str(from_raw(trade.size, trade.size_precision)),
+        "price": raw_to_text(trade.price, trade.price_precision),
+        "qty": raw_to_text(trade.size, trade.size_precision),
         "aggressor": trade.aggressor.value,
         "ts_event": trade.ts_event,
     }
@@ -48,8 +48,7 @@ def quote_payload(quote: Quote) -> dict[str, Any]:
     pp, sp = quote.price_precision, quote.size_precision
     return {
         "instrument_id": str(quote.instrument_id),
-        "bid": str(from_raw(quote.bid, pp)), "ask": str(from_raw(quote.ask, pp)),
-        "bid_size": str(from_raw(quote.bid_size, sp)),
-        "ask_size": str(from_raw(quote.ask_size, sp)),
+        "bid": raw_to_text(quote.bid, pp), "ask": raw_to_text(quote.ask, pp),
+        "bid_size": raw_to_text(quote.bid_size, sp), "ask_size": raw_to_text(quote.ask_size, sp),
         "ts_event": quote.ts_event,
     }

@@ -42,10 +42,10 @@ class MarketPublisher:
         batches: dict[str, list[Envelope]] = defaultdict(list)
         for trade in trades:
             instrument = str(trade.instrument_id)
-            # The id is derived from the exchange's trade id: a republished trade (after a
+            # The id is the exchange's own key of the trade: a republished trade (after a
             # reconnect) carries the same id, so consumers can drop it.
             batches[instrument].append(Envelope(
-                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{instrument}/{trade.trade_id}")),
+                id=f"{instrument}/trade/{trade.trade_id}",
                 type=TRADE_TYPE, schema_version=SCHEMA_VERSION, ts_event=trade.ts_event,
                 payload=trade_payload(trade)))
         for instrument, envelopes in batches.items():

@@ -18,7 +18,6 @@ from adapters.storage.common import (
     StorageUnavailable,
     connection,
     upsert_instrument,
-    utc_from_micros,
 )
 from domain.errors import InvalidValue
 from domain.fixed import from_raw
@@ -26,14 +25,18 @@ from domain.instruments import InstrumentId
 from domain.market import Trade
 
 _STAGE = "lockgate_trades_stage"
+# Raw ints travel as bigint (binary COPY of bigint is cheap, of numeric costly); a batch with a
+# value beyond int64 uses the numeric twin. PostgreSQL then scales exactly.
 _CREATE_STAGE = (
-    f"create temporary table if not exists {_STAGE} (traded_at timestamptz not null,"
-    " trade_id text not null, price_raw numeric not null, qty_raw numeric not null,"
+    "create temporary table if not exists {stage} (traded_us bigint not null,"
+    " trade_id text not null, price_raw {raw} not null, qty_raw {raw} not null,"
     " aggressor text not null) on commit delete rows")
+_INT64 = 2**63
 _INSERT_FROM_STAGE = (
     "insert into trades (instrument_id, trade_id, traded_at, price, qty, aggressor)"
-    " select $1, trade_id, traded_at, price_raw * $2::numeric, qty_raw * $3::numeric, aggressor"
-    f" from pg_temp.{_STAGE} on conflict (instrument_id, trade_id, traded_at) do nothing")
+    " select $1, trade_id, timestamptz 'epoch' + traded_us * interval '1 microsecond',"
+    " price_raw * $2::numeric, qty_raw * $3::numeric, aggressor"
+    " from pg_temp.{stage} on conflict (instrument_id, trade_id, traded_at) do nothing")
 
 
 class TradeStore:
@@ -59,23 +62,27 @@ class TradeStore:
         for trade in trades:
             if trade.ts_event % NANOS_PER_MICRO:
                 raise InvalidValue(f"trade {trade.trade_id}: time finer than microseconds")
+            # Times travel as integer microseconds; PostgreSQL makes them timestamptz exactly.
             groups[(trade.instrument_id, trade.price_precision, trade.size_precision)].append((
-                utc_from_micros(trade.ts_event // NANOS_PER_MICRO), trade.trade_id,
-                trade.price, trade.size, trade.aggressor.value))
+                trade.ts_event // NANOS_PER_MICRO, trade.trade_id, trade.price, trade.size,
+                trade.aggressor.value))
         new = 0
         async with connection(self._db) as conn:
             for key in groups.keys() - self._known:
                 await upsert_instrument(conn, *key)
                 self._known.add(key)
             async with conn.transaction():
-                await conn.execute(_CREATE_STAGE)
                 for (instrument_id, price_dp, size_dp), records in groups.items():
-                    await conn.copy_records_to_table(_STAGE, records=records)
+                    raw = "bigint" if all(-_INT64 <= r[2] < _INT64 and -_INT64 <= r[3] < _INT64
+                                          for r in records) else "numeric"
+                    stage = f"{_STAGE}_{raw}"
+                    await conn.execute(_CREATE_STAGE.format(stage=stage, raw=raw))
+                    await conn.copy_records_to_table(stage, records=records)
                     status = await conn.execute(
-                        _INSERT_FROM_STAGE, str(instrument_id), from_raw(1, price_dp),
-                        from_raw(1, size_dp))
+                        _INSERT_FROM_STAGE.format(stage=stage), str(instrument_id),
+                        from_raw(1, price_dp), from_raw(1, size_dp))
                     new += int(status.rpartition(" ")[2])
-                    await conn.execute(f"truncate pg_temp.{_STAGE}")
+                    await conn.execute(f"truncate pg_temp.{stage}")
         return new
 
     async def count(self, instrument_id: InstrumentId) -> int:
