@@ -58,7 +58,8 @@ class TradeStore:
             raise StorageUnavailable(f"trades not stored: {type(exc).__name__}: {exc}") from exc
 
     async def _copy(self, trades: Sequence[Trade]) -> int:
-        groups: dict[tuple[InstrumentId, int, int], list[tuple[object, ...]]] = defaultdict(list)
+        groups: dict[tuple[InstrumentId, int, int], list[tuple[int, str, int, int, str]]] = (
+            defaultdict(list))
         for trade in trades:
             if trade.ts_event % NANOS_PER_MICRO:
                 raise InvalidValue(f"trade {trade.trade_id}: time finer than microseconds")
