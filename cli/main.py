@@ -9,6 +9,7 @@ import click
 
 from cli.backtest import backtest
 from cli.db import db, load_candles, migrate
+from cli.market import fake_venue, ingest
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +29,8 @@ lockgate.add_command(backtest)
 lockgate.add_command(db)
 lockgate.add_command(migrate)
 lockgate.add_command(load_candles)
+lockgate.add_command(fake_venue)
+lockgate.add_command(ingest)
 
 
 def main() -> None:

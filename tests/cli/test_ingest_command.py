@@ -1,0 +1,58 @@
+"""``lockgate ingest`` against the local venue (a separate process), into a database of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from tests.conftest import REPO
+
+LOCKGATE = str(Path(sys.executable).parent / "lockgate")
+
+
+async def _rows(dsn: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch(
+            "select instrument_id, count(*) as n, count(distinct trade_id) as distinct_ids,"
+            " max(trade_id::bigint) - min(trade_id::bigint) + 1 as span"
+            " from trades group by instrument_id order by instrument_id")
+    finally:
+        await conn.close()
+
+
+def test_ingest_stores_the_venues_trades_once_each_with_no_gap(
+    fresh_database: str, app_role: str, tmp_path: Path,
+) -> None:
+    # Arrange: the venue replays the recorded market at 20x in its own process
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKGATE_")}
+    venue = subprocess.Popen([LOCKGATE, "fake-venue", "--port", "0", "--speed", "20"],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert venue.stdout is not None
+        urls = json.loads(venue.stdout.readline())
+        env.update(LOCKGATE_DATABASE_URL=fresh_database, LOCKGATE_APP_ROLE=app_role,
+                   LOCKGATE_HOME=str(tmp_path / "home"))
+        # Act
+        result = subprocess.run(
+            [LOCKGATE, "ingest", "--symbols", "BTC/USDT,ETH/USDT", "--rest-url", urls["rest"],
+             "--ws-url", urls["ws"], "--duration", "6"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        venue.send_signal(signal.SIGTERM)
+        venue.wait(timeout=30)
+    # Assert: both instruments stored, every trade once, ids contiguous (no gap)
+    assert result.returncode == 0, result.stderr
+    assert "bus: postgres" in result.stdout
+    rows = asyncio.run(_rows(fresh_database))
+    assert [r["instrument_id"] for r in rows] == ["BINANCE:BTC/USDT", "BINANCE:ETH/USDT"]
+    for row in rows:
+        assert row["n"] > 100
+        assert row["n"] == row["distinct_ids"] == row["span"]
