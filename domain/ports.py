@@ -91,25 +91,17 @@ class PortfolioView(Protocol):
 
 
 class BarStore(Protocol):
-    """Stored candles by instrument and timeframe."""
+    """Stored candles by instrument and timeframe (``adapters.storage.candles.CandleStore``)."""
 
-    def load_bars(
+    async def load_bars(
         self, instrument_id: InstrumentId, timeframe: Timeframe,
         start_ns: int | None = None, end_ns: int | None = None,
     ) -> BarSeries:
         """Return the bars in ``[start_ns, end_ns)`` in time order."""
         ...
 
-    def save_bars(self, series: BarSeries) -> int:
+    async def copy_candles(self, series: BarSeries) -> int:
         """Store bars, ignoring ones already stored; return how many were new."""
-        ...
-
-
-class OrderStore(Protocol):
-    """Orders and their fills, for audit and reconciliation."""
-
-    def save_orders(self, orders: Sequence[Order]) -> None:
-        """Insert or update orders."""
         ...
 
 

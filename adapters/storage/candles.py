@@ -27,6 +27,7 @@ from adapters.storage.common import (
 from domain.errors import InvalidValue
 from domain.fixed import from_raw, pow10
 from domain.instruments import InstrumentId
+from domain.ports import BarStore
 from domain.series import BarSeries
 from domain.timeframes import Timeframe
 
@@ -204,3 +205,8 @@ def _parse_into(series: BarSeries, text: str) -> None:
             "than the instrument's precision") from None
     for i, column in enumerate(columns):
         column.extend(values[i::len(columns)])
+
+
+def _implements_bar_store(store: CandleStore) -> BarStore:
+    # mypy checks here, once, that CandleStore satisfies the domain's BarStore port.
+    return store

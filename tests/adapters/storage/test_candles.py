@@ -146,3 +146,4 @@ async def test_an_impossible_bar_is_refused_and_nothing_of_its_batch_is_kept(
         await CandleStore(app_conn).copy_candles(series)
 
     assert await app_conn.fetchval("select count(*) from exchange_candles") == 0
+
