@@ -50,9 +50,21 @@ def ingest(exchange: str, symbols: str, rest_url: str, ws_url: str, duration: fl
 
 async def _ingest(symbols: list[str], rest_url: str, ws_url: str,
                   duration: float | None) -> str:
+    from adapters.exchanges.binance.rest import spot_client
+
+    client = spot_client(rest_url, ws_url)
+    try:
+        return await _ingest_with(client, symbols, ws_url, duration)
+    finally:
+        await client.close()
+
+
+async def _ingest_with(client: Any, symbols: list[str], ws_url: str,
+                       duration: float | None) -> str:
     from adapters.bus.factory import open_messaging
     from adapters.exchanges.binance.feed import BinanceMarketFeed
-    from adapters.exchanges.binance.rest import load_instruments, spot_client
+    from adapters.exchanges.binance.rest import load_instruments
+    from adapters.exchanges.binance.rest_backfill import RestBackfiller
     from adapters.exchanges.binance.streams import binance_symbol
     from adapters.storage.common import upsert_instrument
     from adapters.storage.connect import create_app_pool
@@ -64,13 +76,10 @@ async def _ingest(symbols: list[str], rest_url: str, ws_url: str,
     from live.market_data import MarketDataService
     from live.publish import MarketPublisher
 
-    client = spot_client(rest_url, ws_url)
     try:
         instruments = await load_instruments(client, symbols)
     except LookupError as exc:
         raise InputError(str(exc)) from None
-    finally:
-        await client.close()
     settings = _settings()
     target = resolve_database(settings)
     await _migrate(settings, target)
@@ -84,7 +93,9 @@ async def _ingest(symbols: list[str], rest_url: str, ws_url: str,
                                         instrument.size_precision)
         streams = [f"{binance_symbol(i.id).lower()}@{kind}" for i in instruments
                    for kind in ("trade", "bookTicker")]
-        feed = BinanceMarketFeed(ws_url, streams, instruments)
+        # Gaps after a reconnect are recovered over REST before live events resume.
+        feed = BinanceMarketFeed(ws_url, streams, instruments,
+                                 backfiller=RestBackfiller(client))
         ingestor = TradeIngestor(TradeStore(pool), IngestMetrics.create())
         writer = asyncio.create_task(ingestor.run())
         service = MarketDataService(feed, ingestor, MarketPublisher(messaging.bus, messaging.hot))

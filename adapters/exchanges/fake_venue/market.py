@@ -17,6 +17,8 @@ from adapters.exchanges.fake_venue.recording import ZERO_QTY, Level, QuoteEvent,
 from adapters.exchanges.fake_venue.wire import ZERO, fmt
 
 RECENT_TRADES = 1000  # what GET /api/v3/trades can return at most
+# How far back GET /api/v3/historicalTrades reaches (bounded: loop mode replays forever).
+TRADE_HISTORY = 200_000
 
 
 class OrderBook:
@@ -73,6 +75,7 @@ class MarketState:
         self.last_trade: TradeEvent | None = None
         self.last_trade_ts = 0
         self.recent_trades: deque[TradeEvent] = deque(maxlen=RECENT_TRADES)
+        self.trade_history: deque[TradeEvent] = deque(maxlen=TRADE_HISTORY)
         self.klines = KlineBook(symbol)
 
     @property
@@ -93,7 +96,19 @@ class MarketState:
         self.last_trade = trade
         self.last_trade_ts = ts
         self.recent_trades.append(trade)
+        self.trade_history.append(trade)
         self.klines.on_trade(trade, ts)
+
+    def trades_from(self, from_id: int | None, limit: int) -> list[TradeEvent]:
+        """Return up to ``limit`` replayed trades from id ``from_id`` on (the latest if None)."""
+        history = self.trade_history
+        if from_id is None:
+            return list(history)[-limit:]
+        if not history or from_id > history[-1].trade_id:
+            return []
+        # Ids are contiguous within the kept history, so the start is an offset, not a search.
+        start = max(0, from_id - history[0].trade_id)
+        return [history[i] for i in range(start, min(start + limit, len(history)))]
 
     def book_ticker(self) -> dict[str, Any]:
         """Return ``GET /api/v3/ticker/bookTicker`` for this symbol."""

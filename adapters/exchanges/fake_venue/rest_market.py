@@ -124,10 +124,23 @@ def trades(ctx: Ctx) -> list[dict[str, Any]]:
     limit = ctx.int_or_none("limit") or 500
     if not 1 <= limit <= 1000:
         raise VenueError(-1130, "Data sent for parameter 'limit' is not valid.")
-    recent = list(market.recent_trades)[-limit:]
-    return [{"id": t.trade_id, "price": t.price_text, "qty": t.qty_text,
-             "quoteQty": fmt(t.price * t.qty), "time": t.ts, "isBuyerMaker": t.buyer_maker,
-             "isBestMatch": True} for t in recent]
+    return [_trade_row(t) for t in list(market.recent_trades)[-limit:]]
+
+
+@endpoint(25)
+def historical_trades(ctx: Ctx) -> list[dict[str, Any]]:
+    """Return replayed trades from ``fromId`` on, as ``GET /api/v3/historicalTrades``."""
+    market = ctx.venue.markets[ctx.symbol()]
+    limit = ctx.int_or_none("limit") or 500
+    if not 1 <= limit <= 1000:
+        raise VenueError(-1130, "Data sent for parameter 'limit' is not valid.")
+    return [_trade_row(t) for t in market.trades_from(ctx.int_or_none("fromId"), limit)]
+
+
+def _trade_row(t: Any) -> dict[str, Any]:
+    return {"id": t.trade_id, "price": t.price_text, "qty": t.qty_text,
+            "quoteQty": fmt(t.price * t.qty), "time": t.ts, "isBuyerMaker": t.buyer_maker,
+            "isBestMatch": True}
 
 
 @endpoint(lambda ctx: _count_weight(ctx, 2, 4))
@@ -175,6 +188,7 @@ ROUTES = [
     Route("/api/v3/depth", depth),
     Route("/api/v3/klines", klines),
     Route("/api/v3/trades", trades),
+    Route("/api/v3/historicalTrades", historical_trades),
     Route("/api/v3/ticker/bookTicker", book_ticker),
     Route("/api/v3/ticker/24hr", ticker_24hr),
     Route("/api/v3/ticker/price", ticker_price),
