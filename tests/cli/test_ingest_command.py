@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import asyncpg
