@@ -9,7 +9,7 @@ import click
 
 from cli.backtest import backtest
 from cli.db import db, load_candles, migrate
-from cli.market import fake_venue, ingest
+from cli.market import fake_venue, ingest, instruments
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,6 +31,7 @@ lockgate.add_command(migrate)
 lockgate.add_command(load_candles)
 lockgate.add_command(fake_venue)
 lockgate.add_command(ingest)
+lockgate.add_command(instruments)
 
 
 def main() -> None:

@@ -126,3 +126,40 @@ async def _until_stopped(task: asyncio.Task[Any], duration: float | None) -> Non
     waiter.cancel()
     if task.done() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
+
+
+@click.group()
+def instruments() -> None:
+    """Instruments as the venue describes them."""
+
+
+@instruments.command()
+@click.option("--exchange", default="binance", show_default=True, type=click.Choice(["binance"]))
+@click.option("--rest-url", default="https://api.binance.com", show_default=True)
+def sync(exchange: str, rest_url: str) -> None:
+    """Read the venue's exchangeInfo (through ccxt) into the instruments table."""
+    del exchange
+    synced = asyncio.run(_sync(rest_url))
+    for name, status in synced:
+        click.echo(f"{name}: {status}")
+    click.echo(f"{len(synced)} instrument(s) synced")
+
+
+async def _sync(rest_url: str) -> list[tuple[str, str]]:
+    from adapters.exchanges.binance.rest import load_all_instruments, spot_client
+    from adapters.storage.common import sync_instrument
+    from cli.db import _settings, open_app_connection
+
+    client = spot_client(rest_url, rest_url.replace("http", "ws", 1))
+    try:
+        found = await load_all_instruments(client)
+    finally:
+        await client.close()
+    conn = await open_app_connection(_settings())
+    try:
+        async with conn.transaction():
+            for instrument, status in found:
+                await sync_instrument(conn, instrument, status)
+    finally:
+        await conn.close()
+    return [(str(i.id), status) for i, status in found]

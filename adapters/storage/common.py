@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from domain.instruments import InstrumentId, InstrumentKind
+from domain.instruments import Instrument, InstrumentId, InstrumentKind
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NANOS_PER_MICRO = 1000
@@ -58,3 +58,27 @@ async def connection(db: asyncpg.Connection | asyncpg.Pool) -> AsyncIterator[asy
             yield conn
     else:
         yield db
+
+
+_SYNC_INSTRUMENT = (
+    "insert into instruments as i (id, venue, base, quote, settle, kind, price_precision,"
+    " size_precision, tick_size, step_size, min_qty, min_notional, max_leverage, status,"
+    " synced_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())"
+    " on conflict (id) do update set"
+    " price_precision = greatest(i.price_precision, excluded.price_precision),"
+    " size_precision = greatest(i.size_precision, excluded.size_precision),"
+    " tick_size = excluded.tick_size, step_size = excluded.step_size,"
+    " min_qty = excluded.min_qty, min_notional = excluded.min_notional,"
+    " max_leverage = excluded.max_leverage, status = excluded.status,"
+    " synced_at = now(), updated_at = now()")
+
+
+async def sync_instrument(conn: asyncpg.Connection, instrument: Instrument, status: str) -> None:
+    """Store an instrument as the venue describes it (filters and status); precision only grows
+    so stored data stays representable."""
+    iid = instrument.id
+    await conn.execute(_SYNC_INSTRUMENT, str(iid), iid.venue, iid.base, iid.quote, iid.settle,
+                       instrument.kind.value, instrument.price_precision,
+                       instrument.size_precision, instrument.tick_size, instrument.step_size,
+                       instrument.min_qty, instrument.min_notional, instrument.max_leverage,
+                       status)

@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.conftest import REPO
 
@@ -30,30 +32,68 @@ async def _rows(dsn: str) -> list[asyncpg.Record]:
         await conn.close()
 
 
-def test_ingest_stores_the_venues_trades_once_each_with_no_gap_across_a_cut(
-    fresh_database: str, app_role: str, tmp_path: Path,
-) -> None:
-    # Arrange: the venue replays the recorded market at 20x in its own process
+@pytest.fixture
+def venue_urls() -> Iterator[dict[str, str]]:
+    """The local venue in its own process, replaying the recorded market at 20x."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCKGATE_")}
     venue = subprocess.Popen([LOCKGATE, "fake-venue", "--port", "0", "--speed", "20"],
                              cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert venue.stdout is not None
-        urls = json.loads(venue.stdout.readline())
-        env.update(LOCKGATE_DATABASE_URL=fresh_database, LOCKGATE_APP_ROLE=app_role,
-                   LOCKGATE_HOME=str(tmp_path / "home"))
-        # Act: ingest for a while; the venue kills the market connections mid-stream
-        ingest = subprocess.Popen(
-            [LOCKGATE, "ingest", "--symbols", "BTC/USDT,ETH/USDT", "--rest-url", urls["rest"],
-             "--ws-url", urls["ws"], "--duration", "8"],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(5)
-        dropped = httpx.post(f"{urls['rest']}/_control/faults/drop_connections",
-                             json={"channel": "market"}, timeout=10).json()
-        out, err = ingest.communicate(timeout=120)
+        yield json.loads(venue.stdout.readline())
     finally:
         venue.send_signal(signal.SIGTERM)
         venue.wait(timeout=30)
+
+
+@pytest.fixture
+def env(fresh_database: str, app_role: str, tmp_path: Path) -> dict[str, str]:
+    """Lockgate pointed at a database of this test's own."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOCKGATE_")}
+    clean.update(LOCKGATE_DATABASE_URL=fresh_database, LOCKGATE_APP_ROLE=app_role,
+                 LOCKGATE_HOME=str(tmp_path / "home"))
+    return clean
+
+
+def test_instruments_sync_stores_the_venues_filters_and_status(
+    venue_urls: dict[str, str], env: dict[str, str], fresh_database: str,
+) -> None:
+    result = subprocess.run([LOCKGATE, "instruments", "sync", "--rest-url", venue_urls["rest"]],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)
+
+    assert result.returncode == 0, result.stderr
+    rows = asyncio.run(_fetch(fresh_database, "select id, status, tick_size, step_size,"
+                              " min_notional, price_precision from instruments order by id"))
+    by_id = {r["id"]: r for r in rows}
+    assert set(by_id) == {"BINANCE:BTC/USDT", "BINANCE:ETH/USDT"}
+    btc = by_id["BINANCE:BTC/USDT"]
+    assert btc["status"] == "TRADING"
+    assert btc["tick_size"] > 0 and btc["step_size"] > 0 and btc["min_notional"] > 0
+    assert btc["price_precision"] == 8
+
+
+async def _fetch(dsn: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+def test_ingest_stores_the_venues_trades_once_each_with_no_gap_across_a_cut(
+    venue_urls: dict[str, str], env: dict[str, str], fresh_database: str,
+) -> None:
+    urls = venue_urls
+    # Act: ingest for a while; the venue kills the market connections mid-stream
+    ingest = subprocess.Popen(
+        [LOCKGATE, "ingest", "--symbols", "BTC/USDT,ETH/USDT", "--rest-url", urls["rest"],
+         "--ws-url", urls["ws"], "--duration", "8"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(5)
+    dropped = httpx.post(f"{urls['rest']}/_control/faults/drop_connections",
+                         json={"channel": "market"}, timeout=10).json()
+    out, err = ingest.communicate(timeout=120)
     # Assert: both instruments stored, every trade once, ids contiguous (no gap): what the cut
     # lost came back over REST (historicalTrades) before live trades resumed
     assert ingest.returncode == 0, err

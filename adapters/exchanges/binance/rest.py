@@ -79,6 +79,13 @@ async def load_instruments(client: ccxt.binance, symbols: list[str]) -> list[Ins
     return [instrument_from_market(markets[s]) for s in symbols]
 
 
+async def load_all_instruments(client: ccxt.binance) -> list[tuple[Instrument, str]]:
+    """Return every spot instrument of the venue with its trading status (``TRADING``...)."""
+    markets = await client.load_markets()
+    return [(instrument_from_market(m), str(m["info"].get("status", "UNKNOWN")))
+            for m in markets.values() if m.get("spot")]
+
+
 def _positive(text: str | None) -> Decimal | None:
     if text is None:
         return None
