@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from cli.backfill import backfill
 from cli.backtest import backtest
 from cli.db import db, load_candles, migrate
 from cli.market import fake_venue, ingest, instruments
@@ -32,6 +33,7 @@ lockgate.add_command(load_candles)
 lockgate.add_command(fake_venue)
 lockgate.add_command(ingest)
 lockgate.add_command(instruments)
+lockgate.add_command(backfill)
 
 
 def main() -> None:

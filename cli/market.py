@@ -50,9 +50,10 @@ def ingest(exchange: str, symbols: str, rest_url: str, ws_url: str, duration: fl
 
 async def _ingest(symbols: list[str], rest_url: str, ws_url: str,
                   duration: float | None) -> str:
-    from adapters.exchanges.binance.rest import spot_client
+    from adapters.exchanges.binance.rest import credentials_client
+    from adapters.secrets import default_secret_provider
 
-    client = spot_client(rest_url, ws_url)
+    client = credentials_client(rest_url, ws_url, default_secret_provider())
     try:
         return await _ingest_with(client, symbols, ws_url, duration)
     finally:

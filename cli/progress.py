@@ -12,13 +12,15 @@ SHOW_FROM_BARS = 100_000
 
 
 @contextmanager
-def bar_progress(total: int) -> Iterator[Callable[[int, int], None] | None]:
-    """Yield a ``progress(done, total)`` callback, or None when the run is too short to matter."""
+def bar_progress(total: int, label: str = "backtest",
+                 always: bool = False) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield a ``progress(done, total)`` callback, or None when there is nothing to show
+    (not a terminal, or a run too short to matter unless ``always``)."""
     console = Console(stderr=True)
-    if total < SHOW_FROM_BARS or not console.is_terminal:
+    if (total < SHOW_FROM_BARS and not always) or not console.is_terminal:
         yield None
         return
-    with Progress(TextColumn("backtest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("bars", total=total)
 

@@ -50,6 +50,17 @@ def spot_client(rest_url: str = BINANCE_REST, ws_url: str = BINANCE_WS,
     return client
 
 
+def credentials_client(rest_url: str, ws_url: str, provider: Any) -> ccxt.binance:
+    """Return a spot client with the API key pair from the secrets provider, if it has one.
+
+    Secrets ``binance_api_key`` and ``binance_api_secret`` (``LOCKGATE_SECRET_BINANCE_API_KEY``
+    or mounted files); Binance wants the key even for ``historicalTrades``.
+    """
+    key, secret = provider.get("binance_api_key"), provider.get("binance_api_secret")
+    return spot_client(rest_url, ws_url, api_key=key.reveal() if key else None,
+                       secret=secret.reveal() if secret else None)
+
+
 def instrument_from_market(market: Mapping[str, Any]) -> Instrument:
     """Build an instrument from a ccxt market, reading Binance's own filters from ``info``."""
     info = market["info"]
