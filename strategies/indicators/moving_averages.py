@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
+from strategies.indicators.base import Indicator
+
 
 def _check_period(period: int) -> int:
     """Return `period` if it is an int >= 1; raise ValueError otherwise."""
@@ -145,7 +147,7 @@ class SMA:
         self.sum = w.sum1 if w.all_ints else w.sum1 / (1 << w.scale)
 
 
-class EMA:
+class EMA(Indicator):
     """Exponential moving average seeded, as TA-Lib does, with the SMA of the first inputs."""
 
     __slots__ = ("_alpha", "_count", "_period", "_seed_sum", "_value")
@@ -158,30 +160,14 @@ class EMA:
         self._seed_sum: int | float = 0.0
         self._value: float | None = None
 
-    @property
-    def period(self) -> int:
-        """Return the period the smoothing factor is derived from."""
-        return self._period
 
     @property
     def alpha(self) -> float:
         """Return the smoothing factor 2 / (period + 1)."""
         return self._alpha
 
-    @property
-    def count(self) -> int:
-        """Return how many inputs have been seen."""
-        return self._count
 
-    @property
-    def ready(self) -> bool:
-        """Return True once `period` inputs have been seen."""
-        return self._count >= self._period
 
-    @property
-    def value(self) -> float | None:
-        """Return the current average, or None before ready."""
-        return self._value
 
     def update(self, x: int | float) -> None:
         """Add one input; raise ValueError (leaving the state unchanged) if it is not finite."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from strategies.indicators.base import Indicator
 from strategies.indicators.moving_averages import _check_finite, _check_period
 
 
-class RSI:
+class RSI(Indicator):
     """Wilder's relative strength index (0..100), computed exactly as TA-Lib's RSI.
 
     The first value comes after `period + 1` inputs (`period` price changes), seeded with
@@ -14,6 +15,7 @@ class RSI:
     (a flat series) the value is 0.0, as TA-Lib returns.
     """
 
+    _WARMUP = 1  # a true range and a change need the previous close
     __slots__ = ("_avg_gain", "_avg_loss", "_count", "_inv_period", "_period", "_prev", "_value")
 
     def __init__(self, period: int = 14) -> None:
@@ -26,25 +28,9 @@ class RSI:
         self._avg_loss: int | float = 0.0
         self._value: float | None = None
 
-    @property
-    def period(self) -> int:
-        """Return the number of price changes averaged."""
-        return self._period
 
-    @property
-    def count(self) -> int:
-        """Return how many inputs have been seen."""
-        return self._count
 
-    @property
-    def ready(self) -> bool:
-        """Return True once `period + 1` inputs have been seen."""
-        return self._count > self._period
 
-    @property
-    def value(self) -> float | None:
-        """Return the current RSI in [0, 100], or None before ready."""
-        return self._value
 
     def update(self, x: int | float) -> None:
         """Add one price; raise ValueError (leaving the state unchanged) if it is not finite."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+from strategies.indicators.base import Indicator
 from strategies.indicators.moving_averages import _check_finite, _check_period, _ExactWindow
 
 
-class ATR:
+class ATR(Indicator):
     """Wilder's average true range, computed as TA-Lib's ATR.
 
     The true range of a bar needs the previous close, so the first bar only primes it.
@@ -16,6 +17,7 @@ class ATR:
     beta = (period - 1) / period and alpha = 1 - beta, TA-Lib's coefficients.
     """
 
+    _WARMUP = 1  # a true range and a change need the previous close
     __slots__ = ("_alpha", "_beta", "_count", "_period", "_prev_close", "_seed_sum", "_value")
 
     def __init__(self, period: int = 14) -> None:
@@ -29,25 +31,9 @@ class ATR:
         self._seed_sum: int | float = 0.0
         self._value: float | None = None
 
-    @property
-    def period(self) -> int:
-        """Return the number of true ranges averaged."""
-        return self._period
 
-    @property
-    def count(self) -> int:
-        """Return how many bars have been seen."""
-        return self._count
 
-    @property
-    def ready(self) -> bool:
-        """Return True once `period + 1` bars have been seen."""
-        return self._count > self._period
 
-    @property
-    def value(self) -> float | None:
-        """Return the current average true range, or None before ready."""
-        return self._value
 
     def update(self, high: int | float, low: int | float, close: int | float) -> None:
         """Add one bar; raise ValueError (leaving the state unchanged) if a price is not finite."""
@@ -68,7 +54,7 @@ class ATR:
             self._value = self._seed_sum / self._period
 
 
-class BollingerBands:
+class BollingerBands(Indicator):
     """Bollinger bands: an SMA middle band +/- nbdev population standard deviations.
 
     Matches TA-Lib's BBANDS with matype=0 (SMA) and ddof=0. The window's sum and sum of
@@ -92,25 +78,13 @@ class BollingerBands:
         self._middle: float | None = None
         self._lower: float | None = None
 
-    @property
-    def period(self) -> int:
-        """Return the window length."""
-        return self._period
 
     @property
     def nbdev(self) -> float:
         """Return the band width in standard deviations."""
         return self._nbdev
 
-    @property
-    def count(self) -> int:
-        """Return how many inputs have been seen."""
-        return self._count
 
-    @property
-    def ready(self) -> bool:
-        """Return True once `period` inputs have been seen."""
-        return self._count >= self._period
 
     @property
     def upper(self) -> float | None:
