@@ -29,7 +29,8 @@ async def open_messaging(
     """Open Redis (production) if configured, else the PostgreSQL backend on ``pool``."""
     # Imported per backend: a process on the embedded default never loads the Redis client.
     if settings.redis_url is not None:
-        from adapters.bus.redis import RedisBus, RedisHotState  # noqa: PLC0415
+        from adapters.bus.redis import RedisBus  # noqa: PLC0415
+        from adapters.bus.redis_state import RedisHotState  # noqa: PLC0415
 
         url = settings.redis_url.reveal()
         return Messaging(await RedisBus.connect(url, prefix=prefix),

@@ -1,4 +1,4 @@
-"""Redis ``Bus`` and ``HotState``: the production backend (ARCHITECTURE.md, decision 4).
+"""Redis ``Bus`` (and the helpers ``redis_state.RedisHotState`` shares): the production backend.
 
 Streams with consumer groups carry the messages; plain keys with a ``PX`` TTL hold hot state.
 Every key starts with a configurable ``prefix`` (default ``lockgate:``), so several deployments
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Self
 
 import msgspec
@@ -40,9 +40,6 @@ from adapters.bus.common import (
     UnknownGroup,
     check_name,
     check_take,
-    check_ttl,
-    decode_value,
-    encode_value,
 )
 from domain.errors import InvalidValue
 from domain.messaging import Delivery, Envelope, decode_envelope, encode_envelope
@@ -52,7 +49,6 @@ __all__ = [
     "DEFAULT_PREFIX",
     "ENVELOPE_FIELD",
     "RedisBus",
-    "RedisHotState",
     "glob_escape",
 ]
 
@@ -62,8 +58,6 @@ DEFAULT_MAXLEN = 1_000_000
 ENVELOPE_FIELD = b"e"
 _DEAD_SUFFIX = ":dead"
 _MAX_ID_PART = 2**64 - 1
-# get_all reads values in chunks, so one script never holds the server for long.
-_GET_ALL_CHUNK = 500
 
 # A stream entry as read: its id and its fields (None if the entry no longer exists).
 _Entry = tuple[str, dict[bytes, bytes] | None]
@@ -95,43 +89,6 @@ for i, entry in ipairs(claimed[2]) do
 end
 return {claimed[1], claimed[2], counts}
 """
-
-# Store a value and index its key by expiry, on the server clock every process shares. The
-# score is taken after the key's own expiry time, so it is never earlier than the real expiry:
-# pruning scores in the past never drops a live key. Pruning here keeps the index bounded by
-# the live keys even for namespaces nobody calls get_all on.
-# KEYS: value key, namespace index. ARGV: value, key, ttl ms ('' for none).
-_PUT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if ARGV[3] == '' then
-  redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('ZADD', KEYS[2], 'inf', ARGV[2])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-  redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[3])), ARGV[2])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%.0f', now))
-return 1
-"""
-
-# Read the values of some indexed keys; drop from the index the keys whose value has expired
-# or was deleted. Atomic, so a put racing with us is never dropped from the index.
-# KEYS: namespace index, then one value key per member. ARGV: the members (keys).
-_GET_MANY = """
-local out = {}
-for i = 2, #KEYS do
-  local value = redis.call('GET', KEYS[i])
-  if value then
-    out[#out + 1] = ARGV[i - 1]
-    out[#out + 1] = value
-  else
-    redis.call('ZREM', KEYS[1], ARGV[i - 1])
-  end
-end
-return out
-"""
-
 
 class RedisBus:
     """A ``Bus`` on Redis Streams with consumer groups (redis.asyncio; hiredis parses replies).
@@ -473,88 +430,6 @@ class RedisBus:
                 args=[message_id, raw, error, group or "", self._maxlen])
             self.malformed_total += moved
         return out
-
-
-class RedisHotState:
-    """A ``HotState`` on Redis: one key per (namespace, key), expiring by itself with ``PX``.
-
-    Redis 7 has no per-field TTL, so a hash per namespace could not expire keys one by one.
-    ``get`` is a single GET; ``get_all`` reads through the namespace's index and removes the
-    keys it finds expired (lazily, as ``put`` also does for expired index entries).
-    """
-
-    def __init__(
-        self, client: Redis, *, prefix: str = DEFAULT_PREFIX, owns_client: bool = False
-    ) -> None:
-        """Use ``client``; prefix every key with ``prefix``; close the client only if owned."""
-        _check_client(client)
-        self._client = client
-        self._execute: Callable[..., Awaitable[Any]] = client.execute_command
-        self._prefix = _check_prefix(prefix)
-        self._owns_client = owns_client
-        self._client_closed = False
-        self._put = client.register_script(_PUT)
-        self._get_many = client.register_script(_GET_MANY)
-
-    @classmethod
-    async def connect(
-        cls, url: str, *, prefix: str = DEFAULT_PREFIX, **client_options: Any
-    ) -> Self:
-        """Open a client for ``url`` (``Redis.from_url`` options) that the store owns."""
-        return cls(await _open(url, client_options), prefix=prefix, owns_client=True)
-
-    def value_key(self, namespace: str, key: str) -> str:
-        """Return the Redis key holding the value of ``key`` in ``namespace``."""
-        check_name("namespace", namespace)
-        check_name("key", key)
-        return f"{self._prefix}hot:{len(namespace)}:{namespace}:{key}"
-
-    def index_key(self, namespace: str) -> str:
-        """Return the Redis key of the sorted set indexing the keys of ``namespace``."""
-        check_name("namespace", namespace)
-        return f"{self._prefix}hot-index:{namespace}"
-
-    async def put(
-        self, namespace: str, key: str, value: Mapping[str, Any], ttl_ms: int | None = None
-    ) -> None:
-        """Store the latest value for a key, replacing the previous one (and its TTL)."""
-        value_key = self.value_key(namespace, key)
-        check_ttl(ttl_ms)
-        data = encode_value(value)
-        await self._put(keys=[value_key, self.index_key(namespace)],
-                        args=[data, key, "" if ttl_ms is None else ttl_ms])
-
-    async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
-        """Return the value, or None if absent or expired."""
-        data: bytes | None = await self._execute(
-            "GET", self.value_key(namespace, key))
-        return None if data is None else decode_value(data)
-
-    async def get_all(self, namespace: str) -> dict[str, dict[str, Any]]:
-        """Return every live value of a namespace by key."""
-        index = self.index_key(namespace)
-        members: list[bytes] = await self._execute("ZRANGE", index, 0, -1)
-        out: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(members), _GET_ALL_CHUNK):
-            chunk = [m.decode() for m in members[start:start + _GET_ALL_CHUNK]]
-            pairs = await self._get_many(
-                keys=[index, *(self.value_key(namespace, k) for k in chunk)], args=chunk)
-            for i in range(0, len(pairs), 2):
-                out[pairs[i].decode()] = decode_value(pairs[i + 1])
-        return out
-
-    async def delete(self, namespace: str, key: str) -> None:
-        """Remove a key."""
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.unlink(self.value_key(namespace, key))
-            pipe.zrem(self.index_key(namespace), key)
-            await pipe.execute()
-
-    async def close(self) -> None:
-        """Release the client if the store owns it."""
-        if self._owns_client and not self._client_closed:
-            self._client_closed = True
-            await self._client.aclose()
 
 
 def glob_escape(text: str) -> str:

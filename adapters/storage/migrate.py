@@ -115,7 +115,7 @@ async def _migrate_locked(
             await conn.execute(
                 "insert into lockgate_schema_migrations (version, name, checksum) "
                 "values ($1, $2, $3)", migration.version, migration.name, migration.checksum)
-        log.info("applied migration V%04d %s", migration.version, migration.name)
+        log.debug("applied migration V%04d %s", migration.version, migration.name)
         done.append(f"V{migration.version:04d}__{migration.name}")
     for step in post_steps:
         await step(conn)

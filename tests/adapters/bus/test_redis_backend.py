@@ -11,7 +11,8 @@ import pytest
 import redis.utils
 from redis.asyncio import Redis
 
-from adapters.bus.redis import RedisBus, RedisHotState, glob_escape
+from adapters.bus.redis import RedisBus, glob_escape
+from adapters.bus.redis_state import RedisHotState
 from domain.errors import InvalidValue
 from domain.messaging import Bus
 from tests.adapters.bus.contract import Backend, BusContract, ids_of, make_envelope, position
