@@ -15,6 +15,7 @@ from adapters.exchanges.binance.backfill import MissingData
 from domain.market import Quote, Trade
 from live.ingest import TradeIngestor
 from live.publish import MarketPublisher
+from live.rolling_stats import RollingStats
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class MarketDataService:
         self._every = publish_every
         self._interval = publish_interval_s
         self.trades = self.quotes = self.missing = 0
+        self.stats: dict[str, RollingStats] = {}
 
     async def run(self) -> None:
         """Route every event; flush the last trades to the bus when the feed ends."""
@@ -42,6 +44,7 @@ class MarketDataService:
                     self.trades += 1
                     self._ingestor.offer(event)
                     pending.append(event)
+                    self._stats_of(event).add(event)
                 elif isinstance(event, Quote):
                     self.quotes += 1
                     await self._publisher.publish_quote(event)
@@ -50,8 +53,20 @@ class MarketDataService:
                     log.error("market data lost after a gap and not recovered: %s", event)
                 now = time.monotonic()
                 if pending and (len(pending) >= self._every or now - last_flush >= self._interval):
-                    await self._publisher.publish_trades(pending)
+                    await self._flush(pending)
                     pending, last_flush = [], now
         finally:
             if pending:
-                await self._publisher.publish_trades(pending)
+                await self._flush(pending)
+
+    async def _flush(self, trades: list[Trade]) -> None:
+        await self._publisher.publish_trades(trades)
+        for instrument in {str(trade.instrument_id) for trade in trades}:
+            await self._publisher.publish_stats(instrument, self.stats[instrument].snapshot())
+
+    def _stats_of(self, trade: Trade) -> RollingStats:
+        key = str(trade.instrument_id)
+        stats = self.stats.get(key)
+        if stats is None:
+            stats = self.stats[key] = RollingStats(trade.price_precision, trade.size_precision)
+        return stats

@@ -1,8 +1,9 @@
 """Publish normalised market events: to the bus (in the envelope) and to hot state.
 
 Streams are ``md.trades.<instrument>`` and ``md.quotes.<instrument>``; hot state keeps the
-latest trade and best bid/ask per instrument under the namespaces ``last_trade`` and ``quote``
-with a TTL, so a reader can tell a stale value from a live one.
+latest trade, best bid/ask and rolling 24-hour statistics per instrument under the namespaces
+``last_trade``, ``quote`` and ``stats_24h`` with a TTL, so a reader can tell a stale value from
+a live one.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class MarketPublisher:
             await self._hot.put("last_trade", instrument, envelopes[-1].payload,
                                 ttl_ms=self._ttl)
             self.published += len(envelopes)
+
+    async def publish_stats(self, instrument: str, stats: dict[str, object]) -> None:
+        """Store an instrument's rolling 24-hour statistics as the latest."""
+        await self._hot.put("stats_24h", instrument, stats, ttl_ms=self._ttl)
 
     async def publish_quote(self, quote: Quote) -> None:
         """Append a best bid/ask and store it as the latest."""

@@ -78,3 +78,41 @@ async def test_a_connection_cut_mid_stream_leaves_no_gap_and_no_duplicate(
     assert service.missing == 0
     await bus.close()
     await pool.close()
+
+
+async def test_rolling_stats_reach_hot_state_and_match_the_trades(
+    migrated_database: str, app_role: str,
+) -> None:
+    # Arrange: 3,000 recorded trades (a few minutes, well inside 24 hours)
+    from decimal import Decimal
+
+    from adapters.bus.memory import InMemoryBus, InMemoryHotState
+
+    rows = read_trades()[:3_000]
+    pool = await asyncpg.create_pool(app_dsn(migrated_database, app_role), min_size=1,
+                                     max_size=2)
+    hot = InMemoryHotState()
+    ingestor = TradeIngestor(TradeStore(pool), IngestMetrics.create(CollectorRegistry()))
+    writer = asyncio.create_task(ingestor.run())
+    async with LocalStreamServer(trade_frames(rows)) as server:
+        feed = BinanceMarketFeed(server.ws_base_url, [STREAM], [BTCUSDT],
+                                 config=FeedConfig(keepalive_interval_s=None),
+                                 metrics=FeedMetrics.create(CollectorRegistry()))
+        service = MarketDataService(until_last(feed, str(rows[-1].trade_id)), ingestor,
+                                    MarketPublisher(InMemoryBus(), hot))
+        # Act
+        await asyncio.wait_for(service.run(), timeout=60)
+    await ingestor.stop()
+    await writer
+    await pool.close()
+    # Assert: the figures equal a direct computation over the same trades
+    stats = await hot.get("stats_24h", "BINANCE:BTC/USDT")
+    assert stats is not None
+    prices = [Decimal(r.price) for r in rows]
+    assert Decimal(stats["open"]) == prices[0]
+    assert Decimal(stats["last"]) == prices[-1]
+    assert Decimal(stats["high"]) == max(prices)
+    assert Decimal(stats["low"]) == min(prices)
+    assert Decimal(stats["volume"]) == sum(Decimal(r.qty) for r in rows)
+    assert Decimal(stats["quote_volume"]) == sum(Decimal(r.qty) * Decimal(r.price) for r in rows)
+    assert stats["count"] == len(rows)
