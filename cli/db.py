@@ -31,18 +31,9 @@ async def _migrate(settings: Any, target: Any) -> list[str]:
     from adapters.storage.migrate import migrate
     from adapters.storage.timescale import apply_timescale
 
-    return await migrate(_reveal(target.admin_dsn), app_role=settings.app_role,
-                         app_password=_password(settings), post_steps=(apply_timescale,))
-
-
-def _reveal(value: Any) -> str:
-    return value.reveal() if hasattr(value, "reveal") else (
-        value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
-
-
-def _password(settings: Any) -> str | None:
-    secret = getattr(settings, "app_password", None)
-    return None if secret is None else _reveal(secret)
+    password = settings.app_password.reveal() if settings.app_password is not None else None
+    return await migrate(target.admin_dsn.reveal(), app_role=settings.app_role,
+                         app_password=password, post_steps=(apply_timescale,))
 
 
 @click.group()
@@ -84,7 +75,7 @@ def migrate() -> None:
     applied = asyncio.run(_migrate(settings, target))
     click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied
                                                          else "; the schema is up to date"))
-    hyper = asyncio.run(_timescale(_reveal(target.admin_dsn)))
+    hyper = asyncio.run(_timescale(target.admin_dsn.reveal()))
     click.echo("time-series tables: " + ("TimescaleDB hypertables (compression, retention)"
                                          if hyper else "plain PostgreSQL (no timescaledb)"))
 

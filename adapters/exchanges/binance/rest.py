@@ -6,31 +6,17 @@ The same code talks to Binance, its testnet or the local fake venue: every URL o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt
 
+from adapters.exchanges.urls import rewrite_urls
 from domain.instruments import Instrument, InstrumentId, InstrumentKind
 
 BINANCE_REST = "https://api.binance.com"
 BINANCE_WS = "wss://stream.binance.com:9443"
-_URL = re.compile(r"^(https?|wss?)://[^/]+(/.*)?$")
-
-
-def rewrite_urls(urls: Mapping[str, Any], rest_url: str, ws_url: str) -> dict[str, Any]:
-    """Point every URL of a (nested) ccxt ``urls`` mapping at ``rest_url``/``ws_url``."""
-    def rewrite(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: rewrite(v) for k, v in value.items()}
-        if isinstance(value, str) and (match := _URL.match(value)):
-            base = ws_url if match.group(1).startswith("ws") else rest_url
-            return base.rstrip("/") + (match.group(2) or "")
-        return value
-
-    return {k: rewrite(v) for k, v in urls.items()}
 
 
 def spot_client(rest_url: str = BINANCE_REST, ws_url: str = BINANCE_WS,

@@ -27,9 +27,9 @@ from adapters.exchanges.fake_venue.replay import Replayer
 from adapters.exchanges.fake_venue.streams import Connection
 from adapters.exchanges.fake_venue.venue import Venue
 from adapters.exchanges.fake_venue.ws_api import CONNECT_WEIGHT, WsApiSession
+from adapters.exchanges.urls import rewrite_urls
 
 _LISTEN_KEY = re.compile(r"^[A-Za-z0-9]{60}$")
-_URL = re.compile(r"^(https?|wss?)://[^/]+(/.*)?$")
 
 
 def _client_ip(ws: WebSocket) -> str:
@@ -168,15 +168,7 @@ class RunningVenue:
         ``http://127.0.0.1:<port>/api/v3`` and ``wss://stream.binance.com:9443/ws`` becomes
         ``ws://127.0.0.1:<port>/ws``.
         """
-        def rewrite(value: Any) -> Any:
-            if isinstance(value, Mapping):
-                return {k: rewrite(v) for k, v in value.items()}
-            if isinstance(value, str) and (match := _URL.match(value)):
-                base = self.ws_url if match.group(1).startswith("ws") else self.rest_url
-                return base + (match.group(2) or "")
-            return value
-
-        return {k: rewrite(v) for k, v in urls.items()}
+        return rewrite_urls(urls, self.rest_url, self.ws_url)
 
     async def stop(self) -> None:
         """Stop serving, close connections and stop the replay."""
