@@ -68,7 +68,7 @@ def check_timing(timestamp: str | None, recv_window: str | None, server_ms: int)
         raise mandatory("timestamp")
     try:
         ts = Decimal(timestamp)
-        window = DEFAULT_RECV_WINDOW if recv_window in (None, "") else Decimal(recv_window)
+        window = Decimal(recv_window) if recv_window else DEFAULT_RECV_WINDOW
     except InvalidOperation as exc:
         raise mandatory("timestamp" if not _is_number(timestamp) else "recvWindow") from exc
     if ts > 10**14:  # microseconds, which Binance also accepts

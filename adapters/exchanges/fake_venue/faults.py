@@ -26,9 +26,10 @@ COUNTED: Final = ("duplicate", "reorder", "malformed")
 def _channels(target: str) -> tuple[Channel, ...]:
     if target == "all":
         return CHANNELS
-    if target not in CHANNELS:
-        raise InvalidValue(f"channel must be one of {CHANNELS} or 'all', got {target!r}")
-    return (target,)
+    for channel in CHANNELS:
+        if target == channel:
+            return (channel,)
+    raise InvalidValue(f"channel must be one of {CHANNELS} or 'all', got {target!r}")
 
 
 def _count(n: int) -> int:
