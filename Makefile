@@ -50,6 +50,7 @@ test: lint typecheck imports unit
 
 bench: install-bench
 	$(BIN)/python bench/backtest.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -41,6 +41,7 @@ from adapters.bus.common import (
     check_name,
     check_take,
 )
+from adapters.bus.redis_bulk import BulkAppender, xadd_head
 from domain.errors import InvalidValue
 from domain.messaging import Delivery, Envelope, decode_envelope, encode_envelope
 
@@ -115,9 +116,8 @@ class RedisBus:
         """Use ``client``; prefix every key with ``prefix``; close the client only if owned.
 
         ``bulk_client`` (a synchronous client of the same server, owned by the bus) serves
-        ``append_many`` from a worker thread: redis-py's asyncio pipelines reach about 0.4 of
-        the synchronous hiredis pipeline's rate (STACK.md), and the thread waits on the socket
-        without holding the GIL.
+        ``append_many`` from a worker thread (``redis_bulk``): redis-py's asyncio pipelines reach
+        about 0.4 of the synchronous hiredis pipeline's rate (STACK.md).
         """
         _check_client(client)
         if maxlen < 1:
@@ -131,7 +131,8 @@ class RedisBus:
         self._maxlen = maxlen
         self._block_slice_ms = _block_slice(client, block_slice_ms)
         self._owns_client = owns_client
-        self._bulk = bulk_client
+        self._bulk = None if bulk_client is None else BulkAppender(bulk_client)
+        self._xadd_heads: dict[str, bytes] = {}
         self._dead_letter = client.register_script(_DEAD_LETTER)
         self._claim = client.register_script(_CLAIM)
         self._blocked: set[asyncio.Future[Any]] = set()
@@ -177,7 +178,10 @@ class RedisBus:
         key = self.stream_key(stream)
         encoded = [encode_envelope(envelope) for envelope in envelopes]
         if self._bulk is not None:
-            ids: list[bytes] = await asyncio.to_thread(self._xadd_sync, key, encoded)
+            head = self._xadd_heads.get(key)
+            if head is None:
+                head = self._xadd_heads[key] = xadd_head(key, self._maxlen, ENVELOPE_FIELD)
+            ids: list[bytes] = await self._bulk.xadd_many(head, encoded)
         else:
             pipe = self._client.pipeline(transaction=False)
             for data in encoded:
@@ -185,15 +189,6 @@ class RedisBus:
                                      ENVELOPE_FIELD, data)
             ids = await pipe.execute()
         return [message_id.decode() for message_id in ids]
-
-    def _xadd_sync(self, key: str, encoded: list[bytes]) -> list[bytes]:
-        assert self._bulk is not None
-        pipe = self._bulk.pipeline(transaction=False)
-        for data in encoded:
-            pipe.execute_command(  # type: ignore[no-untyped-call]
-                "XADD", key, "MAXLEN", "~", self._maxlen, "*", ENVELOPE_FIELD, data)
-        ids: list[bytes] = pipe.execute()
-        return ids
 
     async def append_raw(self, stream: str, data: bytes) -> str:
         """Append bytes unvalidated, as a bridge from another transport would; return the id.

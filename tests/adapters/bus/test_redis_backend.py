@@ -288,3 +288,21 @@ async def test_names_and_clients_that_would_break_the_layout_are_refused(
 def test_hiredis_parses_replies() -> None:
     # The throughput figures in STACK.md (334k msgs/s read+ack) hold with hiredis only.
     assert redis.utils.HIREDIS_AVAILABLE
+
+
+async def test_a_refused_bulk_append_leaves_the_bulk_connection_in_step(
+    redis_url: str, redis_prefix: str, client: Redis,
+) -> None:
+    # Arrange: one stream's key holds a plain string, so each of its XADDs is refused
+    bus = await RedisBus.connect(redis_url, prefix=redis_prefix, max_connections=1)
+    await client.set(bus.stream_key("taken"), b"not a stream")
+    batch = [make_envelope(seq=i) for i in range(50)]
+    # Act
+    with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
+        await bus.append_many("taken", batch)
+    ids = await bus.append_many("ticks", batch)
+    # Assert: the next batch on the same (only) connection reads its own replies
+    stored = await client.xrange(bus.stream_key("ticks"))
+    await bus.close()
+    assert [entry[0].decode() for entry in stored] == ids
+    assert len(ids) == 50
