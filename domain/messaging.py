@@ -128,6 +128,16 @@ class HotState(Protocol):
         """Store the latest value for a key, replacing the previous one."""
         ...
 
+    async def merge(
+        self, namespace: str, key: str, fields: Mapping[str, Any], ttl_ms: int | None = None
+    ) -> None:
+        """Set some fields of a key's value, keeping its others, and restart its TTL.
+
+        A key that is absent or expired starts empty. Several writers can keep parts of one
+        record (a trade, a quote, statistics) without reading it first.
+        """
+        ...
+
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the value, or None if absent or expired."""
         ...

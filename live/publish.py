@@ -1,9 +1,11 @@
 """Publish normalised market events: to the bus (in the envelope) and to hot state.
 
-Streams are ``md.trades.<instrument>`` and ``md.quotes.<instrument>``; hot state keeps the
-latest trade, best bid/ask and rolling 24-hour statistics per instrument under the namespaces
-``last_trade``, ``quote`` and ``stats_24h`` with a TTL, so a reader can tell a stale value from
-a live one.
+Streams are ``md.trades.<instrument>`` and ``md.quotes.<instrument>``. Hot state keeps one
+record per instrument in the namespace ``market`` (a Redis hash), like an exchange's ticker:
+the latest trade (``last_*``), best bid/ask (``bid``, ``ask``, ``bid_size``, ``ask_size``,
+``quote_ts_event``) and rolling 24-hour statistics (``*_24h``). Each write restarts the record's
+TTL, so a record whose feed went quiet disappears, and the ``*ts_event`` fields tell how old
+each part is.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from domain.messaging import Bus, Envelope, HotState
 from domain.wire import QUOTE_TYPE, SCHEMA_VERSION, TRADE_TYPE, quote_payload, trade_payload
 
 HOT_TTL_MS = 60_000
+MARKET_NAMESPACE = "market"
 
 
 def trade_stream(instrument: str) -> str:
@@ -51,13 +54,18 @@ class MarketPublisher:
                 payload=trade_payload(trade)))
         for instrument, envelopes in batches.items():
             await self._bus.append_many(trade_stream(instrument), envelopes)
-            await self._hot.put("last_trade", instrument, envelopes[-1].payload,
-                                ttl_ms=self._ttl)
+            last = envelopes[-1].payload
+            await self._hot.merge(MARKET_NAMESPACE, instrument, {
+                "last_price": last["price"], "last_qty": last["qty"],
+                "last_trade_id": last["trade_id"], "last_aggressor": last["aggressor"],
+                "last_ts_event": last["ts_event"]}, ttl_ms=self._ttl)
             self.published += len(envelopes)
 
     async def publish_stats(self, instrument: str, stats: dict[str, object]) -> None:
-        """Store an instrument's rolling 24-hour statistics as the latest."""
-        await self._hot.put("stats_24h", instrument, stats, ttl_ms=self._ttl)
+        """Store an instrument's rolling 24-hour statistics (``RollingStats.snapshot``)."""
+        await self._hot.merge(MARKET_NAMESPACE, instrument, {
+            "window_start_ns" if name == "window_start_ns" else f"{name}_24h": value
+            for name, value in stats.items() if name != "ts_event"}, ttl_ms=self._ttl)
 
     async def publish_quote(self, quote: Quote) -> None:
         """Append a best bid/ask and store it as the latest."""
@@ -66,5 +74,8 @@ class MarketPublisher:
         await self._bus.append(quote_stream(instrument), Envelope(
             id=uuid.uuid4().hex, type=QUOTE_TYPE, schema_version=SCHEMA_VERSION,
             ts_event=quote.ts_event, payload=payload))
-        await self._hot.put("quote", instrument, payload, ttl_ms=self._ttl)
+        await self._hot.merge(MARKET_NAMESPACE, instrument, {
+            "bid": payload["bid"], "ask": payload["ask"], "bid_size": payload["bid_size"],
+            "ask_size": payload["ask_size"], "quote_ts_event": payload["ts_event"]},
+            ttl_ms=self._ttl)
         self.published += 1

@@ -84,14 +84,33 @@ def parse_positions(message_ids: Sequence[str]) -> list[int]:
 
 def encode_value(value: Mapping[str, Any]) -> bytes:
     """Encode a hot-state value as JSON (decimals, datetimes and UUIDs become strings)."""
+    return b"{" + b",".join(b'%s:%s' % (msgspec.json.encode(name), data)
+                            for name, data in encode_fields(value)) + b"}"
+
+
+def encode_fields(value: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    """Encode each field of a hot-state value as JSON: a record, as a Redis hash holds it.
+
+    Field names are non-empty text (a hash field named ``""`` marks an empty record in Redis).
+    """
     if not isinstance(value, Mapping):
         raise InvalidValue(f"a hot-state value is a mapping, got {type(value).__name__}")
-    try:
-        return msgspec.json.encode(dict(value))
-    except (TypeError, msgspec.EncodeError) as exc:
-        raise InvalidValue(f"a hot-state value must be JSON-compatible: {exc}") from exc
+    fields = []
+    for name, item in value.items():
+        if not (isinstance(name, str) and name):
+            raise InvalidValue(f"hot-state field names are non-empty text, got {name!r}")
+        try:
+            fields.append((name, msgspec.json.encode(item)))
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise InvalidValue(f"hot-state field {name!r} must be JSON-compatible: {exc}") from exc
+    return fields
 
 
 def decode_value(data: bytes | str) -> dict[str, Any]:
     """Decode a hot-state value stored by ``encode_value``."""
     return msgspec.json.decode(data, type=dict[str, Any])
+
+
+def decode_fields(fields: Mapping[bytes, bytes]) -> dict[str, Any]:
+    """Decode a record stored field by field by ``encode_fields`` (the marker field skipped)."""
+    return {name.decode(): msgspec.json.decode(data) for name, data in fields.items() if name}

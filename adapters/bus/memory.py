@@ -261,6 +261,14 @@ class InMemoryHotState:
         expires_at = None if ttl_ms is None else self._clock() + ttl_ms
         self._values.setdefault(namespace, {})[key] = (encode_value(value), expires_at)
 
+    async def merge(
+        self, namespace: str, key: str, fields: Mapping[str, Any], ttl_ms: int | None = None
+    ) -> None:
+        """Set some fields of a key's value, keeping its others, and restart its TTL."""
+        encode_value(fields)  # refuse a bad field before changing anything
+        current = await self.get(namespace, key) or {}
+        await self.put(namespace, key, {**current, **fields}, ttl_ms)
+
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the value, or None if absent or expired."""
         entries = self._values.get(namespace, {})

@@ -306,6 +306,25 @@ class PostgresHotState:
             " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
             namespace, key, encode_value(value).decode(), ttl_ms)
 
+    async def merge(
+        self, namespace: str, key: str, fields: Mapping[str, Any], ttl_ms: int | None = None
+    ) -> None:
+        """Set some fields of a key's value, keeping its others, and restart its TTL."""
+        check_name("namespace", namespace)
+        check_name("key", key)
+        check_ttl(ttl_ms)
+        # One statement: jsonb || merges top-level fields under the row lock, so concurrent
+        # writers of different fields never lose each other's.
+        await self._pool.execute(
+            "insert into hot_state as h (namespace, key, value, expires_at, updated_at)"
+            " values ($1, $2, $3::jsonb,"
+            " clock_timestamp() + $4::bigint * interval '1 millisecond', clock_timestamp())"
+            " on conflict (namespace, key) do update set value = case"
+            " when h.expires_at <= clock_timestamp() then excluded.value"
+            " else h.value || excluded.value end,"
+            " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+            namespace, key, encode_value(fields).decode(), ttl_ms)
+
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the value, or None if absent or expired."""
         raw = await self._pool.fetchval(

@@ -1,6 +1,6 @@
 """Redis ``Bus`` (and the helpers ``redis_state.RedisHotState`` shares): the production backend.
 
-Streams with consumer groups carry the messages; plain keys with a ``PX`` TTL hold hot state.
+Streams with consumer groups carry the messages; hashes with a TTL hold hot state.
 Every key starts with a configurable ``prefix`` (default ``lockgate:``), so several deployments
 or test runs share one server without seeing each other. Key layout under the prefix:
 
@@ -8,7 +8,8 @@ or test runs share one server without seeing each other. Key layout under the pr
   msgspec JSON bytes, stored and returned verbatim (it round-trips byte for byte).
 - ``bus:<stream>:dead``: the stream's dead letters, entries with the fields ``message_id``,
   ``error`` and ``raw``. Stream names ending in ``:dead`` are refused so none can shadow one.
-- ``hot:<len(namespace)>:<namespace>:<key>``: one hot-state value (JSON), with its own TTL.
+- ``hot:<len(namespace)>:<namespace>:<key>``: one hot-state value, a hash of its fields (each
+  field's value as JSON), with its own TTL.
   The length makes the name unambiguous whatever characters namespaces and keys contain.
 - ``hot-index:<namespace>``: a sorted set of the namespace's keys scored by expiry (epoch ms of
   the server clock, ``+inf`` for none), the index behind ``get_all``.

@@ -72,8 +72,8 @@ async def test_a_connection_cut_mid_stream_leaves_no_gap_and_no_duplicate(
     delivered = await bus.replay(trade_stream("BINANCE:BTC/USDT"), count=10_000)
     assert [int(d.envelope.payload["trade_id"]) for d in delivered] == [r.trade_id for r in rows]
     # ...and hot state has the latest trade
-    latest = await hot.get("last_trade", "BINANCE:BTC/USDT")
-    assert latest is not None and int(latest["trade_id"]) == rows[-1].trade_id
+    latest = await hot.get("market", "BINANCE:BTC/USDT")
+    assert latest is not None and int(latest["last_trade_id"]) == rows[-1].trade_id
     assert server.connections == 3
     assert service.missing == 0
     await bus.close()
@@ -106,13 +106,14 @@ async def test_rolling_stats_reach_hot_state_and_match_the_trades(
     await writer
     await pool.close()
     # Assert: the figures equal a direct computation over the same trades
-    stats = await hot.get("stats_24h", "BINANCE:BTC/USDT")
+    stats = await hot.get("market", "BINANCE:BTC/USDT")
     assert stats is not None
     prices = [Decimal(r.price) for r in rows]
-    assert Decimal(stats["open"]) == prices[0]
-    assert Decimal(stats["last"]) == prices[-1]
-    assert Decimal(stats["high"]) == max(prices)
-    assert Decimal(stats["low"]) == min(prices)
-    assert Decimal(stats["volume"]) == sum(Decimal(r.qty) for r in rows)
-    assert Decimal(stats["quote_volume"]) == sum(Decimal(r.qty) * Decimal(r.price) for r in rows)
-    assert stats["count"] == len(rows)
+    assert Decimal(stats["open_24h"]) == prices[0]
+    assert Decimal(stats["last_24h"]) == prices[-1]
+    assert Decimal(stats["high_24h"]) == max(prices)
+    assert Decimal(stats["low_24h"]) == min(prices)
+    assert Decimal(stats["volume_24h"]) == sum(Decimal(r.qty) for r in rows)
+    assert Decimal(stats["quote_volume_24h"]) == sum(Decimal(r.qty) * Decimal(r.price)
+                                                     for r in rows)
+    assert stats["count_24h"] == len(rows)

@@ -384,6 +384,51 @@ class BusContract:
         with pytest.raises(InvalidValue):
             await backend.state.put(ns, "k", {"bad": object()})
 
+    async def test_merge_sets_some_fields_and_keeps_the_others(self, backend: Backend) -> None:
+        ns = unique("market")
+        await backend.state.merge(ns, "BTCUSDT", {"last_price": "65000.10", "last_qty": "0.5"})
+
+        await backend.state.merge(ns, "BTCUSDT", {"bid": "65000.00", "last_price": "65000.20"})
+
+        assert await backend.state.get(ns, "BTCUSDT") == {
+            "last_price": "65000.20", "last_qty": "0.5", "bid": "65000.00"}
+        await backend.state.put(ns, "BTCUSDT", {"bid": "1"})
+        assert await backend.state.get(ns, "BTCUSDT") == {"bid": "1"}
+
+    async def test_an_empty_value_exists_and_field_names_are_checked(
+        self, backend: Backend,
+    ) -> None:
+        ns = unique("records")
+
+        await backend.state.put(ns, "empty", {})
+        await backend.state.merge(ns, "merged-empty", {})
+
+        assert await backend.state.get(ns, "empty") == {}
+        assert await backend.state.get_all(ns) == {"empty": {}, "merged-empty": {}}
+        for bad in ({"": 1}, {3: 1}):
+            with pytest.raises(InvalidValue):
+                await backend.state.merge(ns, "empty", bad)
+        assert await backend.state.get(ns, "empty") == {}
+
+    async def test_merge_restarts_the_ttl_and_an_expired_value_starts_empty(
+        self, backend: Backend,
+    ) -> None:
+        ns = unique("tickers")
+        await backend.state.merge(ns, "kept", {"a": 1}, ttl_ms=150)
+        await backend.state.merge(ns, "lapsed", {"a": 1}, ttl_ms=150)
+        await asyncio.sleep(0.1)
+
+        await backend.state.merge(ns, "kept", {"b": 2}, ttl_ms=60_000)
+        await asyncio.sleep(0.2)
+        await backend.state.merge(ns, "lapsed", {"b": 2}, ttl_ms=60_000)
+
+        assert await backend.state.get(ns, "kept") == {"a": 1, "b": 2}
+        assert await backend.state.get(ns, "lapsed") == {"b": 2}
+        await backend.state.merge(ns, "kept", {"c": 3})  # no TTL: kept until replaced
+        await asyncio.sleep(0.05)
+        assert await backend.state.get_all(ns) == {"kept": {"a": 1, "b": 2, "c": 3},
+                                                   "lapsed": {"b": 2}}
+
     async def test_expired_values_are_invisible(self, backend: Backend) -> None:
         ns = unique("heartbeats")
         await backend.state.put(ns, "runner", {"alive": True}, ttl_ms=100)

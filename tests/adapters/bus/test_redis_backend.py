@@ -150,6 +150,22 @@ async def test_hot_state_values_expire_by_themselves(client: Redis, redis_prefix
     assert await client.zrange(index, 0, -1) == [b"api"]  # get_all dropped the expired key
 
 
+async def test_a_value_is_a_hash_of_json_fields_with_one_ttl(
+    client: Redis, redis_prefix: str,
+) -> None:
+    state = RedisHotState(client, prefix=redis_prefix)
+    await state.merge("market", "BINANCE:BTC/USDT", {"last_price": "65000.10", "count": 3},
+                      ttl_ms=60_000)
+
+    await state.merge("market", "BINANCE:BTC/USDT", {"bid": "65000.00"}, ttl_ms=30_000)
+
+    key = state.value_key("market", "BINANCE:BTC/USDT")
+    assert await client.type(key) == b"hash"
+    assert await client.hgetall(key) == {
+        b"last_price": b'"65000.10"', b"count": b"3", b"bid": b'"65000.00"'}
+    assert 29_000 < await client.pttl(key) <= 30_000  # the last write's TTL
+
+
 async def test_put_prunes_expired_keys_from_the_index(client: Redis, redis_prefix: str) -> None:
     state = RedisHotState(client, prefix=redis_prefix)
     for i in range(20):
