@@ -73,9 +73,10 @@ async def _ingest_with(client: Any, symbols: list[str], ws_url: str,
     from adapters.storage.trades import TradeStore
     from adapters.telemetry.ingest_metrics import IngestMetrics
     from cli.db import _migrate, _settings
+    from live.bus_monitor import watch_stream_lengths
     from live.ingest import TradeIngestor
     from live.market_data import MarketDataService
-    from live.publish import MarketPublisher
+    from live.publish import MarketPublisher, quote_stream, trade_stream
 
     try:
         instruments = await load_instruments(client, symbols)
@@ -97,20 +98,28 @@ async def _ingest_with(client: Any, symbols: list[str], ws_url: str,
         # Gaps after a reconnect are recovered over REST before live events resume.
         feed = BinanceMarketFeed(ws_url, streams, instruments,
                                  backfiller=RestBackfiller(client))
-        ingestor = TradeIngestor(TradeStore(pool), IngestMetrics.create())
+        metrics = IngestMetrics.create()
+        ingestor = TradeIngestor(TradeStore(pool), metrics)
         writer = asyncio.create_task(ingestor.run())
-        service = MarketDataService(feed, ingestor, MarketPublisher(messaging.bus, messaging.hot))
+        service = MarketDataService(feed, ingestor, MarketPublisher(messaging.bus, messaging.hot),
+                                    metrics=metrics)
         consumer = asyncio.create_task(service.run())
+        monitor = asyncio.create_task(watch_stream_lengths(
+            messaging.bus, [stream(str(i.id)) for i in instruments
+                            for stream in (trade_stream, quote_stream)], metrics.stream_length))
         await _until_stopped(consumer, duration)
-        consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer
+        for task in (consumer, monitor):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await feed.aclose()
         await ingestor.stop()
         await writer
         return (f"ingested {service.trades} trades ({ingestor.stored} new rows, "
                 f"{ingestor.duplicates} duplicates), {service.quotes} quotes; "
-                f"bus: {messaging.backend}")
+                f"bus: {messaging.backend} ({service.publish_failures} failed writes, "
+                f"{service.unpublished_dropped} trades and {service.quotes_skipped} quotes "
+                "not published)")
     finally:
         await messaging.close()
         await pool.close()

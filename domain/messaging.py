@@ -102,6 +102,13 @@ class Bus(Protocol):
         """Return how many delivered messages are not yet acknowledged."""
         ...
 
+    async def length(self, stream: str) -> int:
+        """Return how many messages the stream holds (0 for a stream never appended to).
+
+        Raise ``BusUnavailable`` when the backend cannot be reached, like every write.
+        """
+        ...
+
     async def claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 100
     ) -> list[Delivery]:
@@ -117,6 +124,14 @@ class Bus(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+class BusUnavailable(Exception):
+    """The bus or hot-state backend could not be reached; the write may be tried again.
+
+    A retried append may repeat messages that reached the backend before it went away
+    (at-least-once): consumers drop repeats by envelope id.
+    """
 
 
 class HotState(Protocol):

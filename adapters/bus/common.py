@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import msgspec
 
 from domain.errors import InvalidValue
+from domain.messaging import BusUnavailable
 
 
 class UnknownGroup(LookupError):
@@ -114,3 +116,12 @@ def decode_value(data: bytes | str) -> dict[str, Any]:
 def decode_fields(fields: Mapping[bytes, bytes]) -> dict[str, Any]:
     """Decode a record stored field by field by ``encode_fields`` (the marker field skipped)."""
     return {name.decode(): msgspec.json.decode(data) for name, data in fields.items() if name}
+
+
+@contextlib.contextmanager
+def unavailable_on(errors: tuple[type[BaseException], ...], backend: str) -> Iterator[None]:
+    """Turn a backend's connection errors into ``BusUnavailable`` (the caller may retry)."""
+    try:
+        yield
+    except errors as exc:
+        raise BusUnavailable(f"{backend} unreachable: {type(exc).__name__}: {exc}") from exc

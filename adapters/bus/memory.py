@@ -130,6 +130,12 @@ class InMemoryBus:
         state = found.groups.get(group) if found else None
         return 0 if state is None else len(state.pending)
 
+    async def length(self, stream: str) -> int:
+        """Return how many messages the stream holds (0 for a stream never appended to)."""
+        check_name("stream", stream)
+        found = self._streams.get(stream)
+        return 0 if found is None else len(found.messages)
+
     async def claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 100
     ) -> list[Delivery]:

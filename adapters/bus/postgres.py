@@ -25,8 +25,10 @@ from adapters.bus.common import (
     encode_value,
     parse_position,
     parse_positions,
+    unavailable_on,
 )
 from adapters.bus.listener import CHANNEL, Listener
+from adapters.storage.common import CONNECTION_ERRORS
 from domain.errors import InvalidValue
 from domain.messaging import Delivery, Envelope, decode_envelope, encode_envelope
 
@@ -88,9 +90,10 @@ class PostgresBus:
     async def append(self, stream: str, envelope: Envelope) -> str:
         """Append a message; return its id."""
         check_name("stream", stream)
-        position = await self._pool.fetchval(
-            "insert into events (stream, envelope) values ($1, $2) returning id",
-            stream, encode_envelope(envelope))
+        with unavailable_on(CONNECTION_ERRORS, "PostgreSQL bus"):
+            position = await self._pool.fetchval(
+                "insert into events (stream, envelope) values ($1, $2) returning id",
+                stream, encode_envelope(envelope))
         return str(position)
 
     async def append_many(self, stream: str, envelopes: Sequence[Envelope]) -> list[str]:
@@ -99,10 +102,12 @@ class PostgresBus:
         if not envelopes:
             return []
         # The append trigger numbers rows as they are inserted, in the array's order.
-        rows = await self._pool.fetch(
-            "insert into events (stream, envelope)"
-            " select $1, e from unnest($2::bytea[]) with ordinality as t(e, n) order by n"
-            " returning id", stream, [encode_envelope(e) for e in envelopes])
+        encoded = [encode_envelope(e) for e in envelopes]
+        with unavailable_on(CONNECTION_ERRORS, "PostgreSQL bus"):
+            rows = await self._pool.fetch(
+                "insert into events (stream, envelope)"
+                " select $1, e from unnest($2::bytea[]) with ordinality as t(e, n) order by n"
+                " returning id", stream, encoded)
         return [str(row["id"]) for row in rows]
 
     async def ensure_group(self, stream: str, group: str, from_start: bool = True) -> None:
@@ -157,6 +162,14 @@ class PostgresBus:
         count: int = await self._pool.fetchval(
             "select count(*) from event_pending where stream = $1 and group_name = $2",
             stream, group)
+        return count
+
+    async def length(self, stream: str) -> int:
+        """Return how many messages the stream holds (0 for a stream never appended to)."""
+        check_name("stream", stream)
+        with unavailable_on(CONNECTION_ERRORS, "PostgreSQL bus"):
+            count: int = await self._pool.fetchval(
+                "select count(*) from events where stream = $1", stream)
         return count
 
     async def claim_stale(
@@ -272,6 +285,20 @@ class PostgresBus:
         return out, malformed
 
 
+_UPSERT = (
+    "insert into hot_state as h (namespace, key, value, expires_at, updated_at)"
+    " values ($1, $2, $3::jsonb,"
+    " clock_timestamp() + $4::bigint * interval '1 millisecond', clock_timestamp())"
+    " on conflict (namespace, key) do update set expires_at = excluded.expires_at,"
+    " updated_at = excluded.updated_at, value = ")
+_PUT = _UPSERT + "excluded.value"
+# One statement: jsonb || merges top-level fields under the row lock, so concurrent writers of
+# different fields never lose each other's; an expired row starts afresh.
+_MERGE = _UPSERT + (
+    "case when h.expires_at <= clock_timestamp() then excluded.value"
+    " else h.value || excluded.value end")
+
+
 class PostgresHotState:
     """A ``HotState`` over an asyncpg pool: the ``hot_state`` table of V0002__bus.sql.
 
@@ -298,13 +325,10 @@ class PostgresHotState:
         check_name("namespace", namespace)
         check_name("key", key)
         check_ttl(ttl_ms)
-        await self._pool.execute(
-            "insert into hot_state (namespace, key, value, expires_at, updated_at)"
-            " values ($1, $2, $3::jsonb,"
-            " clock_timestamp() + $4::bigint * interval '1 millisecond', clock_timestamp())"
-            " on conflict (namespace, key) do update set value = excluded.value,"
-            " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-            namespace, key, encode_value(value).decode(), ttl_ms)
+        data = encode_value(value).decode()
+        with unavailable_on(CONNECTION_ERRORS, "PostgreSQL hot state"):
+            await self._pool.execute(
+                _PUT, namespace, key, data, ttl_ms)
 
     async def merge(
         self, namespace: str, key: str, fields: Mapping[str, Any], ttl_ms: int | None = None
@@ -313,17 +337,10 @@ class PostgresHotState:
         check_name("namespace", namespace)
         check_name("key", key)
         check_ttl(ttl_ms)
-        # One statement: jsonb || merges top-level fields under the row lock, so concurrent
-        # writers of different fields never lose each other's.
-        await self._pool.execute(
-            "insert into hot_state as h (namespace, key, value, expires_at, updated_at)"
-            " values ($1, $2, $3::jsonb,"
-            " clock_timestamp() + $4::bigint * interval '1 millisecond', clock_timestamp())"
-            " on conflict (namespace, key) do update set value = case"
-            " when h.expires_at <= clock_timestamp() then excluded.value"
-            " else h.value || excluded.value end,"
-            " expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-            namespace, key, encode_value(fields).decode(), ttl_ms)
+        data = encode_value(fields).decode()
+        with unavailable_on(CONNECTION_ERRORS, "PostgreSQL hot state"):
+            await self._pool.execute(
+                _MERGE, namespace, key, data, ttl_ms)
 
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the value, or None if absent or expired."""

@@ -34,13 +34,16 @@ from typing import Any, Self
 import msgspec
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from adapters.bus.common import (
     DeadLetter,
     UnknownGroup,
     check_name,
     check_take,
+    unavailable_on,
 )
 from adapters.bus.redis_bulk import BulkAppender, xadd_head
 from domain.errors import InvalidValue
@@ -59,6 +62,9 @@ DEFAULT_PREFIX = "lockgate:"
 DEFAULT_MAXLEN = 1_000_000
 ENVELOPE_FIELD = b"e"
 _DEAD_SUFFIX = ":dead"
+# What a write raises when the server cannot be reached (BusUnavailable to callers).
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    RedisConnectionError, RedisTimeoutError, OSError)
 _MAX_ID_PART = 2**64 - 1
 
 # A stream entry as read: its id and its fields (None if the entry no longer exists).
@@ -182,13 +188,15 @@ class RedisBus:
             head = self._xadd_heads.get(key)
             if head is None:
                 head = self._xadd_heads[key] = xadd_head(key, self._maxlen, ENVELOPE_FIELD)
-            ids: list[bytes] = await self._bulk.xadd_many(head, encoded)
+            with unavailable_on(CONNECTION_ERRORS, "Redis bus"):
+                ids: list[bytes] = await self._bulk.xadd_many(head, encoded)
         else:
             pipe = self._client.pipeline(transaction=False)
             for data in encoded:
                 pipe.execute_command("XADD", key, "MAXLEN", "~", self._maxlen, "*",
                                      ENVELOPE_FIELD, data)
-            ids = await pipe.execute()
+            with unavailable_on(CONNECTION_ERRORS, "Redis bus"):
+                ids = await pipe.execute()
         return [message_id.decode() for message_id in ids]
 
     async def append_raw(self, stream: str, data: bytes) -> str:
@@ -197,9 +205,10 @@ class RedisBus:
         Readers validate at the boundary: bytes that do not decode are dead-lettered, never
         delivered. Tests use this to put a corrupt message on a stream.
         """
-        message_id: bytes = await self._execute(
-            "XADD", self.stream_key(stream), "MAXLEN", "~", self._maxlen, "*",
-            ENVELOPE_FIELD, bytes(data))
+        key = self.stream_key(stream)
+        with unavailable_on(CONNECTION_ERRORS, "Redis bus"):
+            message_id: bytes = await self._execute(
+                "XADD", key, "MAXLEN", "~", self._maxlen, "*", ENVELOPE_FIELD, bytes(data))
         return message_id.decode()
 
     async def ensure_group(self, stream: str, group: str, from_start: bool = True) -> None:
@@ -270,6 +279,13 @@ class RedisBus:
             raise
         # redis-py turns the summary into a dict; a raw reply starts with the count.
         return int(summary["pending"] if isinstance(summary, dict) else summary[0])
+
+    async def length(self, stream: str) -> int:
+        """Return how many messages the stream holds (0 for a stream never appended to)."""
+        key = self.stream_key(stream)
+        with unavailable_on(CONNECTION_ERRORS, "Redis bus"):
+            count: int = await self._execute("XLEN", key)
+        return count
 
     async def claim_stale(
         self, stream: str, group: str, consumer: str, min_idle_ms: int, count: int = 100

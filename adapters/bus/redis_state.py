@@ -10,8 +10,20 @@ from typing import Any, Self
 
 from redis.asyncio import Redis
 
-from adapters.bus.common import check_name, check_ttl, decode_fields, encode_fields
-from adapters.bus.redis import DEFAULT_PREFIX, _check_client, _check_prefix, _open
+from adapters.bus.common import (
+    check_name,
+    check_ttl,
+    decode_fields,
+    encode_fields,
+    unavailable_on,
+)
+from adapters.bus.redis import (
+    CONNECTION_ERRORS,
+    DEFAULT_PREFIX,
+    _check_client,
+    _check_prefix,
+    _open,
+)
 
 # get_all reads values in chunks, so one script never holds the server for long.
 _GET_ALL_CHUNK = 500
@@ -122,8 +134,9 @@ class RedisHotState:
         value_key = self.value_key(namespace, key)
         check_ttl(ttl_ms)
         pairs = [part for name, data in encode_fields(value) for part in (name, data)]
-        await self._write(keys=[value_key, self.index_key(namespace)],
-                          args=[key, "" if ttl_ms is None else ttl_ms, mode, *pairs])
+        with unavailable_on(CONNECTION_ERRORS, "Redis hot state"):
+            await self._write(keys=[value_key, self.index_key(namespace)],
+                              args=[key, "" if ttl_ms is None else ttl_ms, mode, *pairs])
 
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
         """Return the value, or None if absent or expired."""

@@ -16,6 +16,9 @@ class IngestMetrics:
     flush_failures: Counter
     buffered: Gauge
     lag_seconds: Gauge
+    publish_failures: Counter
+    bus_dropped: Counter
+    stream_length: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry = REGISTRY) -> IngestMetrics:
@@ -36,4 +39,14 @@ class IngestMetrics:
             lag_seconds=Gauge("lockgate_ingest_lag_seconds",
                               "Age of the oldest trade not yet stored, by its exchange time",
                               registry=registry),
+            publish_failures=Counter("lockgate_ingest_publish_failures_total",
+                                     "Bus or hot-state writes that failed and will be retried",
+                                     registry=registry),
+            bus_dropped=Counter("lockgate_ingest_bus_dropped_total",
+                                "Events not published because the bus stayed unreachable, by"
+                                " kind (trade, quote); trades are still stored",
+                                ["kind"], registry=registry),
+            stream_length=Gauge("lockgate_bus_stream_length_messages",
+                                "Messages a bus stream holds, sampled by the ingest process",
+                                ["stream"], registry=registry),
         )

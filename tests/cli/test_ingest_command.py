@@ -6,16 +6,18 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.exchanges.fake_venue import DEMO_API_KEY, DEMO_SECRET_KEY
 from tests.conftest import REPO
@@ -144,3 +146,86 @@ def test_backfill_pages_history_and_resumes_where_the_stored_data_ends(
     bars = asyncio.run(_fetch(fresh_database, "select count(*) as n, count(distinct open_at)"
                               " as d from exchange_candles"))[0]
     assert bars["n"] == bars["d"] == new(candles) + new(again_candles)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a /metrics page by (name, sorted labels)."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
+           **labels: str) -> float:
+    return sum(value for (n, have), value in samples.items()
+               if n == name and set(labels.items()) <= set(have))
+
+
+def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+def test_ingest_counts_duplicated_reordered_and_malformed_frames_and_loses_nothing(
+    venue_urls: dict[str, str], env: dict[str, str], fresh_database: str,
+) -> None:
+    urls, port = venue_urls, _free_port()
+    control = httpx.Client(base_url=f"{urls['rest']}/_control", timeout=10)
+    ingest = subprocess.Popen(
+        [LOCKGATE, "ingest", "--symbols", "BTC/USDT,ETH/USDT", "--rest-url", urls["rest"],
+         "--ws-url", urls["ws"], "--metrics-port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def metrics() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        try:
+            return _samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
+        except httpx.TransportError:  # not listening yet
+            return {}
+
+    _until(lambda: _total(metrics(), "lockgate_feed_events_total",
+                          stream="btcusdt@trade") > 0, 60, "the first trades")
+    # Act: the venue repeats, swaps and corrupts BTC trade frames, one fault after the other
+    # (each consumed before the next, so every frame is classified by one fault alone)...
+    for fault in ("duplicate", "reorder", "malformed"):
+        answer = control.post(f"/faults/{fault}", json={
+            "n": 5, "channel": "market", "stream": "btcusdt@trade"})
+        assert answer.status_code == 200, answer.text
+        _until(lambda: not control.get("/faults").json()["counts"], 60, f"{fault} frames")
+    # ...then cuts the connection
+    dropped = control.post("/faults/drop_connections", json={"channel": "market"}).json()
+    _until(lambda: (_total(samples := metrics(), "lockgate_feed_reconnects_total") >= 1
+                    and _total(samples, "lockgate_bus_stream_length_messages") > 0),
+           30, "a reconnect and a stream length sample")
+    samples = metrics()
+    ingest.send_signal(signal.SIGTERM)
+    out, err = ingest.communicate(timeout=120)
+    # Assert: every bad frame was refused and counted...
+    assert ingest.returncode == 0, err
+    assert dropped["result"] >= 1
+    assert _total(samples, "lockgate_feed_rejected_total", reason="duplicate") == 5
+    assert _total(samples, "lockgate_feed_rejected_total", reason="out_of_order") == 5
+    assert _total(samples, "lockgate_feed_parse_errors_total", reason="malformed_json") == 5
+    assert _total(samples, "lockgate_feed_reconnects_total") >= 1
+    assert _total(samples, "lockgate_bus_stream_length_messages",
+                  stream="md.trades.BINANCE:BTC/USDT") > 0
+    assert ("lockgate_ingest_lag_seconds", ()) in samples
+    # ...and nothing else was lost: PostgreSQL and the bus hold every trade id once
+    rows = asyncio.run(_rows(fresh_database))
+    assert [r["instrument_id"] for r in rows] == ["BINANCE:BTC/USDT", "BINANCE:ETH/USDT"]
+    for row in rows:
+        assert row["n"] > 100
+        assert row["n"] == row["distinct_ids"] == row["span"]
+    bus = asyncio.run(_fetch(fresh_database, (
+        "select stream, count(distinct convert_from(envelope, 'UTF8')::jsonb #>> "
+        "'{payload,trade_id}') as n from events where stream like 'md.trades.%'"
+        " group by stream order by stream")))
+    assert [(b["stream"], b["n"]) for b in bus] == [
+        (f"md.trades.{r['instrument_id']}", r["n"]) for r in rows]
+    assert "0 failed writes" in out

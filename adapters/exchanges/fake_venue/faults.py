@@ -2,7 +2,8 @@
 
 Faults act on channels: ``market`` (market streams), ``user`` (user data: listenKey streams and
 the WebSocket API) and ``rest``. Count-based faults (``duplicate``, ``reorder``, ``malformed``,
-``http_error``) hit the next ``n`` messages or requests of the channel, across connections;
+``http_error``) hit the next ``n`` messages or requests of the channel, across connections
+(or only those of one ``stream``, such as ``btcusdt@trade``, when one is named);
 ``delay`` holds until changed (``delay(0)`` ends it); ``stall`` silences a channel for a while
 (messages wait, then flow); ``drop_connections`` closes open WebSockets at once. Answers to a
 client's own requests (SUBSCRIBE, WebSocket API calls) are never faulted, only data is.
@@ -69,17 +70,20 @@ class Faults:
         for c in _channels(channel):
             self._delay_s[c] = ms / 1000
 
-    def duplicate(self, n: int = 1, channel: Target = "market") -> None:
-        """Send each of the next ``n`` messages twice."""
-        self._set("duplicate", n, channel)
+    def duplicate(self, n: int = 1, channel: Target = "market", stream: str = "") -> None:
+        """Send each of the next ``n`` messages (of ``stream`` only, if given) twice."""
+        self._set("duplicate", n, channel, stream)
 
-    def reorder(self, n: int = 1, channel: Target = "market") -> None:
-        """Swap each of the next ``n`` messages with the one after it."""
-        self._set("reorder", n, channel)
+    def reorder(self, n: int = 1, channel: Target = "market", stream: str = "") -> None:
+        """Swap each of the next ``n`` messages with the one after it.
 
-    def malformed(self, n: int = 1, channel: Target = "market") -> None:
-        """Cut each of the next ``n`` messages in half (invalid JSON)."""
-        self._set("malformed", n, channel)
+        With a ``stream``, only its messages are held, each until the stream's next message.
+        """
+        self._set("reorder", n, channel, stream)
+
+    def malformed(self, n: int = 1, channel: Target = "market", stream: str = "") -> None:
+        """Cut each of the next ``n`` messages (of ``stream`` only, if given) in half."""
+        self._set("malformed", n, channel, stream)
 
     def http_error(self, status: int = 503, n: int = 1) -> None:
         """Answer the next ``n`` REST requests with HTTP ``status`` (and a Binance error body)."""
@@ -92,6 +96,7 @@ class Faults:
         self._delay_s: dict[Channel, float] = dict.fromkeys(CHANNELS, 0.0)
         self._stall_until: dict[Channel, float] = dict.fromkeys(CHANNELS, 0.0)
         self._counts: dict[tuple[str, Channel], int] = {}
+        self._streams: dict[tuple[str, Channel], str] = {}
         self._http_status = 0
         self._http_left = 0
 
@@ -102,12 +107,16 @@ class Faults:
             "delayMs": {c: self._delay_s[c] * 1000 for c in CHANNELS},
             "stalledFor": {c: max(0.0, self._stall_until[c] - now) for c in CHANNELS},
             "counts": {f"{k}:{c}": n for (k, c), n in self._counts.items() if n},
+            "streams": {f"{k}:{c}": s for (k, c), s in self._streams.items() if s},
             "httpError": {"status": self._http_status, "left": self._http_left},
         }
 
-    def _set(self, kind: str, n: int, channel: Target) -> None:
+    def _set(self, kind: str, n: int, channel: Target, stream: str = "") -> None:
+        if not isinstance(stream, str):
+            raise InvalidValue(f"a fault's stream is a stream name, got {stream!r}")
         for c in _channels(channel):
             self._counts[(kind, c)] = _count(n)
+            self._streams[(kind, c)] = stream
 
     # -- used by the senders --------------------------------------------------------------
     async def hold(self, channel: Channel) -> None:
@@ -117,13 +126,21 @@ class Faults:
         if self._delay_s[channel]:
             await asyncio.sleep(self._delay_s[channel])
 
-    def take(self, kind: str, channel: Channel) -> bool:
-        """Use one count of ``kind`` on ``channel``; return whether it applied."""
+    def take(self, kind: str, channel: Channel, stream: str = "") -> bool:
+        """Use one count of ``kind`` on ``channel`` (for a message of ``stream``); return
+        whether it applied."""
         left = self._counts.get((kind, channel), 0)
         if left <= 0:
             return False
+        wanted = self._streams.get((kind, channel), "")
+        if wanted and wanted != stream:
+            return False
         self._counts[(kind, channel)] = left - 1
         return True
+
+    def aimed_at(self, kind: str, channel: Channel) -> str:
+        """Return the stream a count-based fault is aimed at ("" for every stream)."""
+        return self._streams.get((kind, channel), "")
 
     def take_http_error(self) -> int | None:
         """Use one injected HTTP error; return its status, if one is pending."""

@@ -46,7 +46,7 @@ class Connection:
         self.max_queued = max_queued
         self.streams: set[str] = set()
         self.closed = False
-        self.queue: asyncio.Queue[tuple[str, bool] | None] = asyncio.Queue()  # None: close
+        self.queue: asyncio.Queue[tuple[str, bool, str] | None] = asyncio.Queue()  # None: close
         self._sender: asyncio.Task[None] | None = None
         self._close_args = (1000, "")
         self.on_close: list[Callable[[Connection], None]] = []
@@ -55,8 +55,9 @@ class Connection:
         """Start the sender task."""
         self._sender = asyncio.get_running_loop().create_task(self._send_loop())
 
-    def send(self, text: str, faultable: bool = True) -> None:
-        """Queue a message; a reader this far behind is disconnected instead."""
+    def send(self, text: str, faultable: bool = True, stream: str = "") -> None:
+        """Queue a message (of ``stream``, for faults aimed at one); a reader this far behind is
+        disconnected instead."""
         if self.closed:
             return
         if self.queue.qsize() >= self.max_queued:
@@ -64,7 +65,7 @@ class Connection:
                         self.queue.qsize())
             self.close(1008, "Too slow")
             return
-        self.queue.put_nowait((text, faultable))
+        self.queue.put_nowait((text, faultable, stream))
 
     def close(self, code: int = 1000, reason: str = "", flush: bool = False) -> None:
         """Close the connection from the server side (idempotent).
@@ -91,6 +92,7 @@ class Connection:
 
     async def _send_loop(self) -> None:
         held: str | None = None
+        held_stream = ""  # a reorder aimed at one stream swaps with that stream's next message
         try:
             while True:
                 try:
@@ -103,18 +105,18 @@ class Connection:
                 if item is None:
                     await self._close_socket(*self._close_args)
                     return
-                text, faultable = item
+                text, faultable, stream = item
                 if faultable:
                     await self.faults.hold(self.channel)
-                    if self.faults.take("malformed", self.channel):
+                    if self.faults.take("malformed", self.channel, stream):
                         text = text[: len(text) // 2]
-                    if held is None and self.faults.take("reorder", self.channel):
-                        held = text
+                    if held is None and self.faults.take("reorder", self.channel, stream):
+                        held, held_stream = text, self.faults.aimed_at("reorder", self.channel)
                         continue
                 await self.ws.send_text(text)
-                if faultable and self.faults.take("duplicate", self.channel):
+                if faultable and self.faults.take("duplicate", self.channel, stream):
                     await self.ws.send_text(text)
-                if held is not None:
+                if held is not None and held_stream in ("", stream):
                     await self.ws.send_text(held)
                     held = None
         except asyncio.CancelledError:
@@ -152,9 +154,9 @@ class StreamHub:
         for conn in list(listeners):
             if conn.combined:
                 wrapped = wrapped or f'{{"stream":"{stream}","data":{raw}}}'
-                conn.send(wrapped)
+                conn.send(wrapped, stream=stream)
             else:
-                conn.send(raw)
+                conn.send(raw, stream=stream)
 
     def subscribe(self, conn: Connection, streams: Iterable[str]) -> None:
         """Add subscriptions."""

@@ -348,6 +348,16 @@ class BusContract:
         assert ids_of(got) == [good.id]
         assert backend.bus.malformed_total == 3
 
+    async def test_length_counts_the_messages_a_stream_holds(self, backend: Backend) -> None:
+        stream = unique("lengths")
+        assert await backend.bus.length(stream) == 0
+
+        await backend.bus.append_many(stream, [make_envelope(seq=i) for i in range(7)])
+        await backend.bus.append(stream, make_envelope(seq=7))
+
+        assert await backend.bus.length(stream) == 8
+        assert await backend.bus.length(unique("other")) == 0
+
     # -- hot state ---------------------------------------------------------------------------
 
     async def test_put_replaces_and_get_returns_the_latest(self, backend: Backend) -> None:

@@ -58,6 +58,29 @@ async def test_malformed_cuts_messages(venue: RunningVenue) -> None:
     assert all(json.loads(m)["e"] == "trade" for m in raw[1:])
 
 
+async def test_faults_aimed_at_one_stream_leave_the_others_alone(venue: RunningVenue) -> None:
+    # Arrange: one combined connection with trades and book tickers interleaved
+    venue.faults.reorder(3, stream="btcusdt@trade")
+    venue.faults.duplicate(2, stream="btcusdt@trade")
+    async with connect(f"{venue.ws_url}/stream?streams=btcusdt@trade/btcusdt@bookTicker") as ws:
+        await asyncio.sleep(0.02)
+        # Act
+        await venue.replay.step(600)
+        await ws.send('{"method":"LIST_SUBSCRIPTIONS","id":"end"}')
+        frames = []
+        while '"id":"end"' not in (text := str(await asyncio.wait_for(ws.recv(), 5))):
+            frames.append(json.loads(text))
+    # Assert: tickers untouched; trades swapped in pairs of their own stream, two repeated
+    tickers = [f["data"]["u"] for f in frames if f["stream"] == "btcusdt@bookTicker"]
+    trades = [f["data"]["t"] for f in frames if f["stream"] == "btcusdt@trade"]
+    assert tickers == sorted(set(tickers)) and len(tickers) > 10
+    first = min(trades)
+    # held t0; t1 (repeated) then t0; held t2; t3 (repeated) then t2; held t4; t5 then t4
+    assert [t - first for t in trades[:9]] == [1, 1, 0, 3, 3, 2, 5, 4, 6]
+    assert len(trades) == len(set(trades)) + 2
+    assert sorted(set(trades)) == list(range(first, first + len(set(trades))))
+
+
 async def test_stall_silences_then_resumes_and_delay_holds_each_message(
         venue: RunningVenue) -> None:
     async with connect(f"{venue.ws_url}/ws/btcusdt@bookTicker") as ws:
