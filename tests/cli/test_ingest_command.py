@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.exchanges.fake_venue import DEMO_API_KEY, DEMO_SECRET_KEY
+from adapters.storage.embedded import EmbeddedPostgres
 from tests.conftest import REPO
 
 LOCKGATE = str(Path(sys.executable).parent / "lockgate")
@@ -166,10 +169,16 @@ def _total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: 
                if n == name and set(labels.items()) <= set(have))
 
 
-def _until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+def _until(condition: Callable[[], bool], seconds: float, what: str,
+           process: subprocess.Popen[str] | None = None) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() >= deadline or (process is not None and process.poll() is not None):
+            detail = ""
+            if process is not None:
+                process.kill()
+                detail = "\n" + "".join(process.communicate(timeout=30))[-3000:]
+            raise AssertionError(f"timed out waiting for {what}{detail}")
         time.sleep(0.25)
 
 
@@ -229,3 +238,67 @@ def test_ingest_counts_duplicated_reordered_and_malformed_frames_and_loses_nothi
     assert [(b["stream"], b["n"]) for b in bus] == [
         (f"md.trades.{r['instrument_id']}", r["n"]) for r in rows]
     assert "0 failed writes" in out
+
+
+@pytest.fixture
+def private_home() -> Iterator[Path]:
+    """A Lockgate home whose embedded PostgreSQL this test may stop (never the shared server)."""
+    home = Path(tempfile.mkdtemp(prefix="lockgate-ingest-home-"))
+    home.chmod(0o755)  # the embedded server runs as its own system user when we are root
+    try:
+        yield home
+    finally:
+        EmbeddedPostgres(home).stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_ingest_rides_out_a_postgres_restart_and_loses_nothing(
+    venue_urls: dict[str, str], env: dict[str, str], private_home: Path,
+) -> None:
+    # Arrange: the embedded default (database and bus in PostgreSQL), in a home of our own
+    server = EmbeddedPostgres(private_home)
+    admin = server.ensure_running()
+    env = {k: v for k, v in env.items() if k not in ("LOCKGATE_DATABASE_URL", "LOCKGATE_APP_ROLE")}
+    env["LOCKGATE_HOME"] = str(private_home)
+    urls, port = venue_urls, _free_port()
+    ingest = subprocess.Popen(
+        [LOCKGATE, "ingest", "--symbols", "BTC/USDT,ETH/USDT", "--rest-url", urls["rest"],
+         "--ws-url", urls["ws"], "--metrics-port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def metric(name: str, **labels: str) -> float:
+        try:
+            page = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        except httpx.TransportError:  # not listening yet
+            return 0.0
+        return _total(_samples(page), name, **labels)
+
+    _until(lambda: metric("lockgate_ingest_trades_total", outcome="stored") > 0, 60,
+           "the first stored trades", ingest)
+    # Act: PostgreSQL goes away for a few seconds mid-stream, then comes back
+    server.stop()
+    _until(lambda: metric("lockgate_ingest_flush_failures_total") > 0
+           and metric("lockgate_ingest_publish_failures_total") > 0, 30,
+           "writes failing while the server is down", ingest)
+    time.sleep(2)
+    server.ensure_running()
+    stored_before = metric("lockgate_ingest_trades_total", outcome="stored")
+    _until(lambda: metric("lockgate_ingest_trades_total", outcome="stored") > stored_before
+           and metric("lockgate_ingest_buffered_trades") < 5_000, 60, "ingestion to resume",
+           ingest)
+    time.sleep(2)
+    ingest.send_signal(signal.SIGTERM)
+    out, err = ingest.communicate(timeout=120)
+    # Assert: every trade once in the table and on the bus, none shed or dropped
+    assert ingest.returncode == 0, err
+    rows = asyncio.run(_rows(admin))
+    assert [r["instrument_id"] for r in rows] == ["BINANCE:BTC/USDT", "BINANCE:ETH/USDT"]
+    for row in rows:
+        assert row["n"] == row["distinct_ids"] == row["span"]
+    bus = asyncio.run(_fetch(admin, (
+        "select stream, count(distinct convert_from(envelope, 'UTF8')::jsonb #>> "
+        "'{payload,trade_id}') as n from events where stream like 'md.trades.%'"
+        " group by stream order by stream")))
+    assert [(b["stream"], b["n"]) for b in bus] == [
+        (f"md.trades.{r['instrument_id']}", r["n"]) for r in rows]
+    assert "0 trades and" in out  # nothing dropped from the bus side
