@@ -91,6 +91,10 @@ async def _candles(client: Any, conn: Any, instrument: Any, timeframe: str, star
         end_ms)
     cursor = start_ms if resume is None else int(resume) + step_ms  # resume after the last
     store, new = CandleStore(conn), 0
+    # "Closed" by the exchange's clock, not ours (they differ by skew), or by its newest trade
+    # if that is later: a replaying venue's market can run ahead of its server clock.
+    newest = await client.publicGetTrades({"symbol": binance_symbol(instrument.id), "limit": 1})
+    exchange_now = max([int(await client.fetch_time())] + [int(t["time"]) for t in newest])
     total = max(1, (end_ms - cursor) // step_ms)
     with bar_progress(total, label="backfill", always=True) as progress:
         while cursor < end_ms:
@@ -98,7 +102,7 @@ async def _candles(client: Any, conn: Any, instrument: Any, timeframe: str, star
                 "symbol": binance_symbol(instrument.id), "interval": str(tf),
                 "startTime": cursor, "endTime": end_ms - 1, "limit": PAGE})
             # Only closed candles: the one still open would be stored half-built.
-            rows = [r for r in rows if int(r[6]) < _now_ms()]
+            rows = [r for r in rows if int(r[6]) < exchange_now]
             if not rows:
                 break
             series = BarSeries(instrument.id, tf, instrument.price_precision,

@@ -119,8 +119,12 @@ def test_ingest_stores_the_venues_trades_once_each_with_no_gap_across_a_cut(
 def test_backfill_pages_history_and_resumes_where_the_stored_data_ends(
     venue_urls: dict[str, str], env: dict[str, str], fresh_database: str,
 ) -> None:
-    # Arrange: let the venue replay a few seconds of market
+    # Arrange: let the venue replay a few seconds of market, then a minute at once (so at
+    # least one 1m candle has closed by the venue's clock)
     time.sleep(4)
+    advanced = httpx.post(f"{venue_urls['rest']}/_control/replay/advance", json={"ms": 61_000},
+                          timeout=60)
+    assert advanced.status_code == 200, advanced.text
     now = datetime.now(tz=UTC)
     window = ["--since", (now - timedelta(days=1)).isoformat(),
               "--until", (now + timedelta(days=1)).isoformat(), "--rest-url", venue_urls["rest"]]
@@ -148,6 +152,7 @@ def test_backfill_pages_history_and_resumes_where_the_stored_data_ends(
     assert stored["n"] == new(first_trades) + new(again_trades) == stored["d"] == stored["span"]
     bars = asyncio.run(_fetch(fresh_database, "select count(*) as n, count(distinct open_at)"
                               " as d from exchange_candles"))[0]
+    assert new(candles) >= 1
     assert bars["n"] == bars["d"] == new(candles) + new(again_candles)
 
 
