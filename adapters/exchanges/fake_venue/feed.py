@@ -64,6 +64,7 @@ class MarketFeed:
                 "m": event.buyer_maker, "M": True})
             self.on_trade(event)
         elif isinstance(event, AggTradeEvent):
+            market.agg_history.append(event)
             self.hub.publish(f"{low}@aggTrade", {
                 "e": "aggTrade", "E": event.ts, "s": event.symbol, "a": event.agg_id,
                 "p": event.price_text, "q": event.qty_text, "f": event.first_id,

@@ -13,7 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.exchanges.fake_venue.klines import KlineBook
-from adapters.exchanges.fake_venue.recording import ZERO_QTY, Level, QuoteEvent, TradeEvent
+from adapters.exchanges.fake_venue.recording import (
+    ZERO_QTY,
+    AggTradeEvent,
+    Level,
+    QuoteEvent,
+    TradeEvent,
+)
 from adapters.exchanges.fake_venue.wire import ZERO, fmt
 
 RECENT_TRADES = 1000  # what GET /api/v3/trades can return at most
@@ -76,6 +82,7 @@ class MarketState:
         self.last_trade_ts = 0
         self.recent_trades: deque[TradeEvent] = deque(maxlen=RECENT_TRADES)
         self.trade_history: deque[TradeEvent] = deque(maxlen=TRADE_HISTORY)
+        self.agg_history: deque[AggTradeEvent] = deque(maxlen=TRADE_HISTORY)
         self.klines = KlineBook(symbol)
 
     @property
@@ -109,6 +116,21 @@ class MarketState:
         # Ids are contiguous within the kept history, so the start is an offset, not a search.
         start = max(0, from_id - history[0].trade_id)
         return [history[i] for i in range(start, min(start + limit, len(history)))]
+
+    def aggs_from(self, from_id: int | None, start_ms: int | None, end_ms: int | None,
+                  limit: int) -> list[AggTradeEvent]:
+        """Return up to ``limit`` replayed aggregate trades: from id ``from_id`` on, else within
+        ``start_ms..end_ms`` (inclusive), else the latest."""
+        history = self.agg_history
+        if from_id is not None:
+            if not history or from_id > history[-1].agg_id:
+                return []
+            start = max(0, from_id - history[0].agg_id)  # ids are contiguous: an offset
+            return [history[i] for i in range(start, min(start + limit, len(history)))]
+        if start_ms is None and end_ms is None:
+            return list(history)[-limit:]
+        low, high = start_ms or 0, end_ms if end_ms is not None else 2**63
+        return [a for a in history if low <= a.ts <= high][:limit]
 
     def book_ticker(self) -> dict[str, Any]:
         """Return ``GET /api/v3/ticker/bookTicker`` for this symbol."""

@@ -137,6 +137,22 @@ def historical_trades(ctx: Ctx) -> list[dict[str, Any]]:
     return [_trade_row(t) for t in market.trades_from(ctx.int_or_none("fromId"), limit)]
 
 
+@endpoint(4)
+def agg_trades(ctx: Ctx) -> list[dict[str, Any]]:
+    """Return replayed aggregate trades, as ``GET /api/v3/aggTrades`` (``fromId`` or a time
+    window of at most an hour, else the latest)."""
+    market = ctx.venue.markets[ctx.symbol()]
+    limit = ctx.int_or_none("limit") or 500
+    if not 1 <= limit <= 1000:
+        raise VenueError(-1130, "Data sent for parameter 'limit' is not valid.")
+    start, end = ctx.int_or_none("startTime"), ctx.int_or_none("endTime")
+    if start is not None and end is not None and not 0 <= end - start <= 3_600_000:
+        raise VenueError(-1127, "More than 1 hours between startTime and endTime.")
+    rows = market.aggs_from(ctx.int_or_none("fromId"), start, end, limit)
+    return [{"a": a.agg_id, "p": a.price_text, "q": a.qty_text, "f": a.first_id,
+             "l": a.last_id, "T": a.ts, "m": a.buyer_maker, "M": True} for a in rows]
+
+
 def _trade_row(t: Any) -> dict[str, Any]:
     return {"id": t.trade_id, "price": t.price_text, "qty": t.qty_text,
             "quoteQty": fmt(t.price * t.qty), "time": t.ts, "isBuyerMaker": t.buyer_maker,
@@ -189,6 +205,7 @@ ROUTES = [
     Route("/api/v3/klines", klines),
     Route("/api/v3/trades", trades),
     Route("/api/v3/historicalTrades", historical_trades),
+    Route("/api/v3/aggTrades", agg_trades),
     Route("/api/v3/ticker/bookTicker", book_ticker),
     Route("/api/v3/ticker/24hr", ticker_24hr),
     Route("/api/v3/ticker/price", ticker_price),

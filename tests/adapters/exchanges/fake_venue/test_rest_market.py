@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from adapters.exchanges.fake_venue import RunningVenue, serve
+from adapters.exchanges.fake_venue import DEMO_API_KEY, RunningVenue, serve
 from tests.adapters.exchanges.fake_venue.conftest import fixture, paused
 
 
@@ -83,6 +83,35 @@ async def test_tickers_and_trades_follow_the_replay(
     assert [t["symbol"] for t in picked.json()] == ["ETHUSDT", "BTCUSDT"]
     assert trades[0].keys() == fixture("spot/rest/trades_BTCUSDT_2021-10-22.json")[0].keys()
     assert [t["id"] for t in trades] == list(range(stats["lastId"] - 2, stats["lastId"] + 1))
+
+
+async def test_agg_trades_page_by_id_or_time_and_sum_the_trades(
+        venue: RunningVenue, http: httpx.AsyncClient) -> None:
+    await venue.replay.advance(60_000)
+
+    latest = (await http.get("/api/v3/aggTrades", params={"symbol": "BTCUSDT", "limit": 5}))
+    rows = latest.json()
+    first = rows[0]["a"]
+    paged = (await http.get("/api/v3/aggTrades", params={
+        "symbol": "BTCUSDT", "fromId": first, "limit": 3})).json()
+    window = (await http.get("/api/v3/aggTrades", params={
+        "symbol": "BTCUSDT", "startTime": rows[1]["T"], "endTime": rows[3]["T"]})).json()
+    too_long = await http.get("/api/v3/aggTrades", params={
+        "symbol": "BTCUSDT", "startTime": 0, "endTime": 3_600_001})
+    trades = (await http.get("/api/v3/historicalTrades", params={
+        "symbol": "BTCUSDT", "fromId": rows[-1]["f"], "limit": 1000},
+        headers={"X-MBX-APIKEY": DEMO_API_KEY})).json()
+
+    assert latest.headers["x-mbx-used-weight-1m"]
+    assert rows[0].keys() == fixture("spot/rest/aggTrades.json")[0].keys()
+    assert [r["a"] for r in rows] == list(range(first, first + 5))
+    assert paged == rows[:3]
+    assert [r["a"] for r in window] == [r["a"] for r in rows[1:4]]
+    assert too_long.status_code == 400 and too_long.json()["code"] == -1127
+    # An aggregate is the sum of its trades, all at its price
+    summed = [t for t in trades if rows[-1]["f"] <= t["id"] <= rows[-1]["l"]]
+    assert sum(Decimal(t["qty"]) for t in summed) == Decimal(rows[-1]["q"])
+    assert {t["price"] for t in summed} == {rows[-1]["p"]}
 
 
 async def test_klines_shape_and_parameter_errors(
