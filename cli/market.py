@@ -33,8 +33,11 @@ def fake_venue(args: tuple[str, ...]) -> None:
 @click.option("--duration", type=float, default=None,
               help="Stop after this many seconds (default: until SIGINT/SIGTERM).")
 @click.option("--metrics-port", type=int, default=None, help="Serve /metrics on this port.")
+@click.option("--depth/--no-depth", default=False, show_default=True,
+              help="Also keep local order books (REST snapshot + @depth@100ms diffs) and store"
+                   " their top levels in hot state.")
 def ingest(exchange: str, symbols: str, rest_url: str, ws_url: str, duration: float | None,
-           metrics_port: int | None) -> None:
+           metrics_port: int | None, depth: bool) -> None:
     """Ingest trades and best bid/ask: PostgreSQL, the bus and hot state."""
     del exchange  # one venue today; the option keeps the command line stable
     wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()]
@@ -44,39 +47,31 @@ def ingest(exchange: str, symbols: str, rest_url: str, ws_url: str, duration: fl
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    summary = asyncio.run(_ingest(wanted, rest_url, ws_url, duration))
+    summary = asyncio.run(_ingest(wanted, rest_url, ws_url, duration, depth))
     click.echo(summary)
 
 
 async def _ingest(symbols: list[str], rest_url: str, ws_url: str,
-                  duration: float | None) -> str:
+                  duration: float | None, depth: bool) -> str:
     from adapters.exchanges.binance.rest import credentials_client
     from adapters.secrets import default_secret_provider
 
     client = credentials_client(rest_url, ws_url, default_secret_provider())
     try:
-        return await _ingest_with(client, symbols, ws_url, duration)
+        return await _ingest_with(client, symbols, ws_url, duration, depth)
     finally:
         await client.close()
 
 
 async def _ingest_with(client: Any, symbols: list[str], ws_url: str,
-                       duration: float | None) -> str:
+                       duration: float | None, depth: bool) -> str:
     from adapters.bus.factory import open_messaging
-    from adapters.exchanges.binance.feed import BinanceMarketFeed
     from adapters.exchanges.binance.rest import load_instruments
-    from adapters.exchanges.binance.rest_backfill import RestBackfiller
-    from adapters.exchanges.binance.streams import binance_symbol
     from adapters.storage.common import upsert_instrument
     from adapters.storage.connect import create_app_pool
     from adapters.storage.database import resolve_database
-    from adapters.storage.trades import TradeStore
-    from adapters.telemetry.ingest_metrics import IngestMetrics
     from cli.db import _migrate, _settings
-    from live.bus_monitor import watch_stream_lengths
-    from live.ingest import TradeIngestor
-    from live.market_data import MarketDataService
-    from live.publish import MarketPublisher, quote_stream, trade_stream
+    from live.ingest_stage import run_ingest
 
     try:
         instruments = await load_instruments(client, symbols)
@@ -93,33 +88,10 @@ async def _ingest_with(client: Any, symbols: list[str], ws_url: str,
             for instrument in instruments:
                 await upsert_instrument(conn, instrument.id, instrument.price_precision,
                                         instrument.size_precision)
-        streams = [f"{binance_symbol(i.id).lower()}@{kind}" for i in instruments
-                   for kind in ("trade", "bookTicker")]
-        # Gaps after a reconnect are recovered over REST before live events resume.
-        feed = BinanceMarketFeed(ws_url, streams, instruments,
-                                 backfiller=RestBackfiller(client))
-        metrics = IngestMetrics.create()
-        ingestor = TradeIngestor(TradeStore(pool), metrics)
-        writer = asyncio.create_task(ingestor.run())
-        service = MarketDataService(feed, ingestor, MarketPublisher(messaging.bus, messaging.hot),
-                                    metrics=metrics)
-        consumer = asyncio.create_task(service.run())
-        monitor = asyncio.create_task(watch_stream_lengths(
-            messaging.bus, [stream(str(i.id)) for i in instruments
-                            for stream in (trade_stream, quote_stream)], metrics.stream_length))
-        await _until_stopped(consumer, duration)
-        for task in (consumer, monitor):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await feed.aclose()
-        await ingestor.stop()
-        await writer
-        return (f"ingested {service.trades} trades ({ingestor.stored} new rows, "
-                f"{ingestor.duplicates} duplicates), {service.quotes} quotes; "
-                f"bus: {messaging.backend} ({service.publish_failures} failed writes, "
-                f"{service.unpublished_dropped} trades and {service.quotes_skipped} quotes "
-                "not published)")
+        summary = await run_ingest(
+            client, ws_url, instruments, pool, messaging.bus, messaging.hot, depth=depth,
+            stop_when=lambda task: _until_stopped(task, duration))
+        return f"{summary}; bus: {messaging.backend}"
     finally:
         await messaging.close()
         await pool.close()

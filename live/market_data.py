@@ -1,7 +1,8 @@
 """The ingest stage: market feed -> PostgreSQL (trades), the bus and hot state.
 
 Trades go to the ``TradeIngestor`` (batched COPY, retried, never lost) and, in small batches,
-to the ``MarketPublisher``; best bid/ask goes to the publisher. Data the feed could not recover
+to the ``MarketPublisher``; best bid/ask goes to the publisher; depth diffs go to the
+``OrderBookSync`` (whose tops ``publish_books`` hands to hot state). Data the feed could not recover
 after a gap (``MissingData``) is logged and counted, never hidden.
 
 While the bus cannot be reached (``BusUnavailable``), trades wait for it (up to
@@ -17,6 +18,9 @@ from collections import deque
 from collections.abc import AsyncIterable
 
 from adapters.exchanges.binance.backfill import MissingData
+from adapters.exchanges.binance.book_sync import OrderBookSync
+from adapters.exchanges.binance.book_top import TopOfBook
+from adapters.exchanges.binance.orderbook import DepthDiff
 from adapters.telemetry.ingest_metrics import IngestMetrics
 from domain.market import Quote, Trade
 from domain.messaging import BusUnavailable
@@ -33,7 +37,8 @@ class MarketDataService:
     def __init__(self, feed: AsyncIterable[object], ingestor: TradeIngestor,
                  publisher: MarketPublisher, publish_every: int = 500,
                  publish_interval_s: float = 0.1, max_unpublished: int = 200_000,
-                 retry_max_s: float = 5.0, metrics: IngestMetrics | None = None) -> None:
+                 retry_max_s: float = 5.0, metrics: IngestMetrics | None = None,
+                 books: OrderBookSync | None = None) -> None:
         self._feed = feed
         self._ingestor = ingestor
         self._publisher = publisher
@@ -42,6 +47,7 @@ class MarketDataService:
         self._max_unpublished = max_unpublished
         self._retry_max_s = retry_max_s
         self._metrics = metrics
+        self._books = books
         self._pending: deque[Trade] = deque()
         self._retry_at = 0.0
         self._retry_s = publish_interval_s
@@ -62,6 +68,9 @@ class MarketDataService:
                 elif isinstance(event, Quote):
                     self.quotes += 1
                     await self._publish_quote(event)
+                elif isinstance(event, DepthDiff):
+                    if self._books is not None:
+                        await self._books.on_diff(event)
                 elif isinstance(event, MissingData):
                     self.missing += 1
                     log.error("market data lost after a gap and not recovered: %s", event)
@@ -137,3 +146,16 @@ class MarketDataService:
         if stats is None:
             stats = self.stats[key] = RollingStats(trade.price_precision, trade.size_precision)
         return stats
+
+
+async def publish_books(tops: AsyncIterable[TopOfBook], publisher: MarketPublisher) -> None:
+    """Store each new top of book in hot state until ``tops`` ends; skip while the bus is away.
+
+    ``tops`` conflates (``LatestTops``), so a book skipped during an outage is simply written
+    at its next change.
+    """
+    async for top in tops:
+        try:
+            await publisher.publish_book(top)
+        except BusUnavailable as exc:
+            log.warning("order book of %s not published: %s", top.instrument_id, exc)

@@ -1,6 +1,8 @@
 """Publish normalised market events: to the bus (in the envelope) and to hot state.
 
-Streams are ``md.trades.<instrument>`` and ``md.quotes.<instrument>``. Hot state keeps one
+Streams are ``md.trades.<instrument>`` and ``md.quotes.<instrument>``. With order books on,
+hot state keeps each book's top levels under ``book`` (``bids``/``asks`` as ``[price, size]``
+decimal strings, best first; ``update_id``; ``synced``). Hot state keeps one
 record per instrument in the namespace ``market`` (a Redis hash), like an exchange's ticker:
 the latest trade (``last_*``), best bid/ask (``bid``, ``ask``, ``bid_size``, ``ask_size``,
 ``quote_ts_event``) and rolling 24-hour statistics (``*_24h``). Each write restarts the record's
@@ -14,12 +16,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
+from adapters.exchanges.binance.book_top import TopOfBook
+from domain.fixed import raw_to_text
 from domain.market import Quote, Trade
 from domain.messaging import Bus, Envelope, HotState
 from domain.wire import QUOTE_TYPE, SCHEMA_VERSION, TRADE_TYPE, quote_payload, trade_payload
 
 HOT_TTL_MS = 60_000
 MARKET_NAMESPACE = "market"
+BOOK_NAMESPACE = "book"
 
 
 def trade_stream(instrument: str) -> str:
@@ -79,3 +84,12 @@ class MarketPublisher:
             "ask_size": payload["ask_size"], "quote_ts_event": payload["ts_event"]},
             ttl_ms=self._ttl)
         self.published += 1
+
+    async def publish_book(self, top: TopOfBook) -> None:
+        """Store the top levels of an instrument's local order book as the latest."""
+        pp, sp = top.price_precision, top.size_precision
+        await self._hot.put(BOOK_NAMESPACE, str(top.instrument_id), {
+            "synced": top.synced, "update_id": top.update_id, "ts_event": top.ts_event,
+            "bids": [[raw_to_text(p, pp), raw_to_text(q, sp)] for p, q in top.bids],
+            "asks": [[raw_to_text(p, pp), raw_to_text(q, sp)] for p, q in top.asks]},
+            ttl_ms=self._ttl)

@@ -47,6 +47,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
     asyncpg.ConnectionDoesNotExistError, TimeoutError,
+    # Seen when a pool resets a connection whose server just went away ("cannot switch to
+    # state ..."): the connection is unusable, the operation may be retried on another.
+    asyncpg.InternalClientError,
 )
 
 
