@@ -7,19 +7,17 @@ under ``/_control``. ``serve`` runs it in the current event loop on a real socke
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
-import socket
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from adapters.embedded_server import EmbeddedServer, serve_app
 from adapters.exchanges.fake_venue import control, rest_market, rest_trading
 from adapters.exchanges.fake_venue.config import FakeVenueConfig
 from adapters.exchanges.fake_venue.faults import Faults
@@ -90,51 +88,22 @@ def build_app(venue: Venue) -> Starlette:
     return app
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without signal capture (the venue lives inside someone else's process) and with
-    a prompt stop (tests start and stop a venue each)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.stop_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-    async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_requested.wait(), 0.1)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # uvicorn's own shutdown waits a fixed 0.1 s for connections to wind down; the venue
-        # has closed its WebSockets already, so it closes the rest at once.
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        await asyncio.sleep(0)
-        for task in list(self.server_state.tasks):
-            task.cancel()
-        for server in self.servers:
-            await server.wait_closed()
-        await self.lifespan.shutdown()
-
-
 @dataclass
 class RunningVenue:
     """A venue serving on a real socket: its addresses, its controls and ``stop``."""
 
     venue: Venue
-    host: str
-    port: int
-    _server: _Server
-    _task: asyncio.Task[None]
+    server: EmbeddedServer
+
+    @property
+    def host(self) -> str:
+        """Return the address the venue listens on."""
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        """Return the port the venue listens on."""
+        return self.server.port
 
     @property
     def rest_url(self) -> str:
@@ -173,34 +142,16 @@ class RunningVenue:
     async def stop(self) -> None:
         """Stop serving, close connections and stop the replay."""
         await self.venue.stop()
-        self._server.should_exit = True
-        self._server.force_exit = True
-        self._server.stop_requested.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await self.server.stop()
 
 
 async def serve(config: FakeVenueConfig) -> RunningVenue:
     """Start a venue on ``config.host:config.port`` (0 picks a free port) and return it running."""
     venue = Venue(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit it: without it, Nagle plus delayed ACKs stall small keep-alive
-    # answers by ~40 ms each.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((config.host, config.port))
-    port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(
-        build_app(venue), host=config.host, port=port, lifespan="off", access_log=False,
+    server = await serve_app(
+        build_app(venue), config.host, config.port, name="fake-venue-server",
         log_level=config.log_level, ws="websockets-sansio",
         ws_ping_interval=config.ws_ping_interval, ws_ping_timeout=config.ws_ping_timeout,
-        ws_per_message_deflate=False, timeout_graceful_shutdown=1))
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]),
-                                                  name="fake-venue-server")
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped the server
-            raise RuntimeError("the fake venue server exited before starting")
-        await asyncio.sleep(0.005)
+        ws_per_message_deflate=False)
     await venue.start()
-    return RunningVenue(venue, config.host, port, server, task)
+    return RunningVenue(venue, server)

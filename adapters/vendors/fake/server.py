@@ -10,22 +10,19 @@ prompt stop), with uvicorn's access log off because CryptoPanic keys travel in t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from adapters.embedded_server import EmbeddedServer, serve_app
 from adapters.vendors.fake.base import FakeVendor
 from adapters.vendors.fake.coingecko import FakeCoinGecko
 from adapters.vendors.fake.coinmarketcap import FakeCoinMarketCap
@@ -69,49 +66,22 @@ class FakeVendorsConfig:
             raise InvalidValue(f"port out of range: {self.port}")
 
 
-class _Server(uvicorn.Server):
-    """uvicorn without signal capture (it lives in someone else's process), stopping at once."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.stop_requested = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-    async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864_000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_requested.wait(), 0.1)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # uvicorn's own shutdown lingers for connections to wind down; tests start and stop a
-        # server each, and a stalled (faulted) answer must not hold the stop.
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        await asyncio.sleep(0)
-        for task in list(self.server_state.tasks):
-            task.cancel()
-        for server in self.servers:
-            await server.wait_closed()
-
-
 @dataclass
 class RunningFakes:
     """The fakes serving on a real socket: their base URLs, their controls and ``stop``."""
 
-    host: str
-    port: int
     vendors: dict[str, FakeVendor]
-    _server: _Server
-    _task: asyncio.Task[None]
+    server: EmbeddedServer
+
+    @property
+    def host(self) -> str:
+        """Return the address the fakes listen on."""
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        """Return the port the fakes listen on."""
+        return self.server.port
 
     @property
     def url(self) -> str:
@@ -129,11 +99,7 @@ class RunningFakes:
 
     async def stop(self) -> None:
         """Stop serving and close connections."""
-        self._server.should_exit = True
-        self._server.force_exit = True
-        self._server.stop_requested.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await self.server.stop()
 
 
 def build_fakes(config: FakeVendorsConfig) -> dict[str, FakeVendor]:
@@ -168,21 +134,6 @@ async def serve_fakes(config: FakeVendorsConfig | None = None) -> RunningFakes:
     """Start the fakes on ``config.host:config.port`` (0 picks a free port); return them running."""
     config = config or FakeVendorsConfig()
     vendors = build_fakes(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit it (Linux): without it, Nagle holds the body that uvicorn
-    # writes after the headers until the client's delayed ACK, 40 ms per keep-alive request.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((config.host, config.port))
-    port = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(build_app(vendors), host=config.host, port=port,
-                                    lifespan="off", access_log=False, log_level=config.log_level,
-                                    timeout_graceful_shutdown=1))
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]),
-                                                  name="fake-vendors-server")
-    while not server.started:
-        if task.done():
-            task.result()  # raises what stopped the server
-            raise RuntimeError("the fake vendors' server exited before starting")
-        await asyncio.sleep(0.005)
-    return RunningFakes(config.host, port, vendors, server, task)
+    server = await serve_app(build_app(vendors), config.host, config.port,
+                             name="fake-vendors-server", log_level=config.log_level)
+    return RunningFakes(vendors, server)
