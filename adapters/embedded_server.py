@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import signal
 import socket
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -87,3 +90,17 @@ async def serve_app(app: Any, host: str, port: int, *, name: str, log_level: str
             raise RuntimeError(f"{name} exited before starting")
         await asyncio.sleep(0.005)
     return EmbeddedServer(host, bound, server, task)
+
+
+async def serve_until_signalled(running: Any, announcement: dict[str, Any]) -> None:
+    """Print ``announcement`` as one JSON line (how a parent learns the URLs), wait for SIGINT
+    or SIGTERM, then ``await running.stop()``: the body of a fake's ``python -m`` entry point."""
+    sys.stdout.write(json.dumps(announcement) + "\n")
+    sys.stdout.flush()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()

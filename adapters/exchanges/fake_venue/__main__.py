@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.embedded_server import serve_until_signalled
 from adapters.exchanges.fake_venue.app import serve
 from adapters.exchanges.fake_venue.config import KNOWN_SYMBOLS, FakeVenueConfig, default_data_dir
 
@@ -55,17 +52,9 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeVenueConfig:
 async def run(config: FakeVenueConfig) -> None:
     """Serve until SIGINT or SIGTERM."""
     running = await serve(config)
-    sys.stdout.write(json.dumps({
+    await serve_until_signalled(running, {
         "rest": running.rest_url, "ws": running.ws_url, "wsApi": running.ws_api_url,
-        "control": f"{running.rest_url}/_control/status", "port": running.port}) + "\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await running.stop()
+        "control": f"{running.rest_url}/_control/status", "port": running.port})
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import signal
-import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from adapters.embedded_server import serve_until_signalled
 from adapters.vendors.fake.server import VENDORS, FakeVendorsConfig, serve_fakes
 
 
@@ -49,16 +46,8 @@ def parse_args(argv: Sequence[str] | None = None) -> FakeVendorsConfig:
 async def run(config: FakeVendorsConfig) -> None:
     """Serve until SIGINT or SIGTERM."""
     running = await serve_fakes(config)
-    line = {name: running.base_url(name) for name in VENDORS} | {"port": running.port}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await running.stop()
+    await serve_until_signalled(running, {name: running.base_url(name) for name in VENDORS}
+                                | {"port": running.port})
 
 
 def main(argv: Sequence[str] | None = None) -> None:
