@@ -11,6 +11,7 @@ from cli.backfill import backfill
 from cli.backtest import backtest
 from cli.db import db, load_candles, migrate
 from cli.market import fake_venue, ingest, instruments
+from cli.promotion import demote, promote, strategies
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +35,9 @@ lockgate.add_command(fake_venue)
 lockgate.add_command(ingest)
 lockgate.add_command(instruments)
 lockgate.add_command(backfill)
+lockgate.add_command(strategies)
+lockgate.add_command(promote)
+lockgate.add_command(demote)
 
 
 def main() -> None:
