@@ -12,6 +12,7 @@ from cli.backtest import backtest
 from cli.db import db, load_candles, migrate
 from cli.market import fake_venue, ingest, instruments
 from cli.promotion import demote, promote, strategies
+from cli.trades_io import export_candles, load_trades
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +36,8 @@ lockgate.add_command(fake_venue)
 lockgate.add_command(ingest)
 lockgate.add_command(instruments)
 lockgate.add_command(backfill)
+lockgate.add_command(load_trades)
+lockgate.add_command(export_candles)
 lockgate.add_command(strategies)
 lockgate.add_command(promote)
 lockgate.add_command(demote)

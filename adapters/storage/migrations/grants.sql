@@ -16,3 +16,6 @@ revoke update, delete on strategy_checks, strategy_evidence from {{app_role}};
 revoke delete on outbox from {{app_role}};
 grant execute on function strategy_lock_version(text) to {{app_role}};
 grant execute on function strategy_transition(text, text, text, boolean, boolean, text, text, jsonb) to {{app_role}};
+
+-- dbt (as the application role) builds its models in the analytics schema (V0006).
+grant usage, create on schema analytics to {{app_role}};
