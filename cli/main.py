@@ -9,6 +9,7 @@ import click
 
 from cli.backfill import backfill
 from cli.backtest import backtest
+from cli.dagster_cmd import build, dagster
 from cli.db import db, load_candles, migrate
 from cli.market import fake_venue, ingest, instruments
 from cli.promotion import demote, promote, strategies
@@ -36,6 +37,8 @@ lockgate.add_command(fake_venue)
 lockgate.add_command(ingest)
 lockgate.add_command(instruments)
 lockgate.add_command(backfill)
+lockgate.add_command(dagster)
+lockgate.add_command(build)
 lockgate.add_command(load_trades)
 lockgate.add_command(export_candles)
 lockgate.add_command(strategies)

@@ -214,10 +214,3 @@ class InProcessDbt:
             self._manifest = result.result
         return result
 
-
-def prepare_for_dbt(admin_dsn: str, app_role: str) -> None:
-    """Nothing to do any more: V0006 and grants.sql provide what dbt needs.
-
-    Kept only until tests/orchestration (being written concurrently) stops calling it.
-    """
-    del admin_dsn, app_role

@@ -1,0 +1,1 @@
+"""Vendor data (CoinGecko, CoinMarketCap, CryptoPanic, Glassnode) into the raw vendor tables."""
