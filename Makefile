@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # Re-install whenever the pins or the package metadata change.
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-bench demo test lint typecheck imports unit bench clean
+.PHONY: install install-bench demo test lint typecheck imports manifest unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ demo: install
 		--exchange binance --symbol BTC/USDT --timeframe 1h --fee-bps 10 --initial-cash 10000 \
 		--save --trades-out out/demo_trades.csv --plot out/demo_equity.png
 	@echo "round trips: out/demo_trades.csv, equity chart: out/demo_equity.png"
+	@echo "== data platform: bundled real trades and candles through Dagster and dbt =="
+	$(BIN)/lockgate build --trades-dir data/trades --candles-dir data/candles
+	@echo "lineage and asset health in the Dagster UI: $(BIN)/lockgate dagster  ->  http://127.0.0.1:3000"
 	@echo "the embedded database keeps running for other Lockgate processes; stop it with:"
 	@echo "  $(BIN)/lockgate db stop"
 
@@ -43,7 +46,11 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-unit: install
+# Dagster imports the dbt manifest: parse the project first (a no-op when it is current).
+manifest: install
+	$(BIN)/python -m orchestration.manifest
+
+unit: install manifest
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck imports unit
