@@ -58,6 +58,7 @@ test: lint typecheck imports unit
 bench: install-bench
 	$(BIN)/python bench/backtest.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache out

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,10 +9,11 @@ import msgspec
 
 
 def strategy_version(strategy: Any) -> str:
-    """Return the version of a strategy: a hash of its source module and its parameters."""
-    source = inspect.getsource(inspect.getmodule(type(strategy)))  # type: ignore[arg-type]
-    params = json.dumps(msgspec.to_builtins(strategy.config), sort_keys=True)
-    return hashlib.sha256(f"{source}\n{params}".encode()).hexdigest()[:16]
+    """Return the version of a strategy: the hash of its code and parameters (one definition,
+    ``research.versioning.version_of``, so a backtest and the registry agree)."""
+    from research.versioning import version_of
+
+    return version_of(type(strategy), strategy.config)
 
 
 async def save_run(series: Any, strategy_name: str, strategy: Any, config: Any,

@@ -9,7 +9,7 @@ from typing import Protocol
 from domain.commands import Command, SubmitOrder
 from domain.events import OrderDenied, OrderEvent, OrderFilled, SignalRaised
 from domain.instruments import InstrumentId
-from domain.market import Bar
+from domain.market import Bar, Trade
 from domain.orders import Order
 from domain.series import BarSeries
 from domain.timeframes import Timeframe
@@ -138,6 +138,10 @@ class StrategyPort(Protocol):
 
     def on_bar(self, bar: Bar) -> Sequence[Command] | None:
         """Handle a closed bar; return the commands it leads to."""
+        ...
+
+    def on_trade(self, trade: Trade) -> Sequence[Command] | None:
+        """Handle an exchange trade of a subscribed instrument; return the commands."""
         ...
 
     def on_order_filled(self, event: OrderFilled) -> None:

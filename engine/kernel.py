@@ -24,7 +24,7 @@ from domain.events import (
     SignalRaised,
 )
 from domain.instruments import InstrumentId
-from domain.market import Bar
+from domain.market import Bar, Trade
 from domain.orders import Order, OrderSide, OrderType
 from domain.ports import Clock, ExecutionVenue, PortfolioView, RiskGate, StrategyPort
 from engine.bus import MessageBus
@@ -133,6 +133,17 @@ class Kernel:
         self._curve_equity(equity)
         if self._open_positions:
             self.curve.exposed_bars += 1
+
+    def on_trade(self, trade: Trade) -> None:
+        """Hand an exchange trade to the strategies of its instrument; execute their commands.
+
+        Fills still come from bars (the simulated venue) or from the exchange (live): a trade
+        only lets strategies decide between bars.
+        """
+        for strategy in self._by_instrument.get(trade.instrument_id, ()):
+            commands = strategy.on_trade(trade)
+            if commands:
+                self.execute_all(commands)
 
     def record_signal(self, signal: SignalRaised) -> None:
         """Keep a strategy's decision and publish it."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
+
+from msgspec import Meta
 
 from domain.commands import Command
 from domain.errors import InvalidValue
@@ -11,15 +14,17 @@ from domain.orders import OrderSide
 from domain.ports import StrategyContext
 from strategies.base import Strategy, StrategyConfig
 from strategies.indicators import SMA
+from strategies.params import Param
 
 
 class MACrossConfig(StrategyConfig, frozen=True, kw_only=True):
     """Periods of the fast and slow simple moving averages, in bars."""
 
-    fast: int = 20
-    slow: int = 50
+    fast: Annotated[int, Meta(ge=1), Param(5, 50, step=5)] = 20
+    slow: Annotated[int, Meta(ge=2), Param(20, 200, step=10)] = 50
 
-    def __post_init__(self) -> None:
+    def validate(self) -> None:
+        """Require fast < slow."""
         if not 1 <= self.fast < self.slow:
             raise InvalidValue(f"need 1 <= fast < slow, got fast={self.fast} slow={self.slow}")
 
