@@ -31,7 +31,7 @@ import msgspec
 
 from adapters.secrets import Secret, SecretProvider
 from adapters.vendors.decoding import build, decode, decode_item, from_unix, present, upper_code
-from adapters.vendors.http import Runtime, VendorHttp, VendorHttpConfig, read_key
+from adapters.vendors.http import Runtime, VendorClient, VendorHttp, VendorHttpConfig, read_key
 from adapters.vendors.metrics import VendorMetrics
 from adapters.vendors.ports import Dropped, Fetched, VendorPrice
 
@@ -71,7 +71,7 @@ class _Market(msgspec.Struct):
 _SimpleQuote = dict[str, Decimal | None]
 
 
-class CoinGeckoClient:
+class CoinGeckoClient(VendorClient):
     """An async CoinGecko client; implements `PriceSource`."""
 
     vendor: str = VENDOR
@@ -91,19 +91,6 @@ class CoinGeckoClient:
         """Build a client whose key (optional) comes from the secrets provider chain."""
         key = read_key(secrets, SECRET_NAME)
         return cls(config, api_key=key, metrics=metrics, runtime=runtime)
-
-    def __repr__(self) -> str:
-        return f"CoinGeckoClient(base_url={self.config.http.base_url!r})"
-
-    async def __aenter__(self) -> CoinGeckoClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
 
     async def prices(self, assets: Sequence[str], vs_currency: str = "USD",
                      ) -> Fetched[VendorPrice]:

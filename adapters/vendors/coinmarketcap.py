@@ -26,7 +26,7 @@ import msgspec
 
 from adapters.secrets import Secret, SecretProvider
 from adapters.vendors.decoding import build, decode, decode_item, present, upper_code
-from adapters.vendors.http import Runtime, VendorHttp, VendorHttpConfig, require_key
+from adapters.vendors.http import Runtime, VendorClient, VendorHttp, VendorHttpConfig, require_key
 from adapters.vendors.metrics import Rejection, VendorMetrics
 from adapters.vendors.ports import Dropped, Fetched, VendorPrice
 
@@ -68,7 +68,7 @@ class _Coin(msgspec.Struct):
     cmc_rank: int | None = None
 
 
-class CoinMarketCapClient:
+class CoinMarketCapClient(VendorClient):
     """An async CoinMarketCap client; implements `PriceSource`."""
 
     vendor: str = VENDOR
@@ -85,19 +85,6 @@ class CoinMarketCapClient:
                      runtime: Runtime | None = None) -> CoinMarketCapClient:
         """Build a client whose key comes from the secrets provider chain (required)."""
         return cls(require_key(secrets, SECRET_NAME), config, metrics=metrics, runtime=runtime)
-
-    def __repr__(self) -> str:
-        return f"CoinMarketCapClient(base_url={self.config.http.base_url!r})"
-
-    async def __aenter__(self) -> CoinMarketCapClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
 
     async def prices(self, assets: Sequence[str], vs_currency: str = "USD",
                      ) -> Fetched[VendorPrice]:

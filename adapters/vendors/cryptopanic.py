@@ -28,7 +28,7 @@ import msgspec
 
 from adapters.secrets import Secret, SecretProvider
 from adapters.vendors.decoding import build, decode, decode_item, upper_code
-from adapters.vendors.http import Runtime, VendorHttp, VendorHttpConfig, require_key
+from adapters.vendors.http import Runtime, VendorClient, VendorHttp, VendorHttpConfig, require_key
 from adapters.vendors.metrics import Rejection, VendorMetrics
 from adapters.vendors.ports import Dropped, Fetched, NewsPost
 
@@ -80,7 +80,7 @@ class _Post(msgspec.Struct):
     votes: _Votes | None = None
 
 
-class CryptoPanicClient:
+class CryptoPanicClient(VendorClient):
     """An async CryptoPanic client; implements `NewsSource`."""
 
     vendor: str = VENDOR
@@ -97,19 +97,6 @@ class CryptoPanicClient:
                      runtime: Runtime | None = None) -> CryptoPanicClient:
         """Build a client whose key comes from the secrets provider chain (required)."""
         return cls(require_key(secrets, SECRET_NAME), config, metrics=metrics, runtime=runtime)
-
-    def __repr__(self) -> str:
-        return f"CryptoPanicClient(base_url={self.config.http.base_url!r})"
-
-    async def __aenter__(self) -> CryptoPanicClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
 
     async def posts(self, currencies: Sequence[str] = (), *, max_pages: int = 5,
                     ) -> Fetched[NewsPost]:

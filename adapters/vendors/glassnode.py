@@ -28,7 +28,7 @@ import msgspec
 
 from adapters.secrets import Secret, SecretProvider
 from adapters.vendors.decoding import build, decode, from_unix, upper_code
-from adapters.vendors.http import Runtime, VendorHttp, VendorHttpConfig, require_key
+from adapters.vendors.http import Runtime, VendorClient, VendorHttp, VendorHttpConfig, require_key
 from adapters.vendors.metrics import Rejection, VendorMetrics
 from adapters.vendors.ports import Dropped, Fetched, MetricPoint
 from domain.errors import InvalidValue
@@ -57,7 +57,7 @@ class _Point(msgspec.Struct):
     o: dict[str, Any] | None = None
 
 
-class GlassnodeClient:
+class GlassnodeClient(VendorClient):
     """An async Glassnode client; implements `OnChainSource`."""
 
     vendor: str = VENDOR
@@ -74,19 +74,6 @@ class GlassnodeClient:
                      runtime: Runtime | None = None) -> GlassnodeClient:
         """Build a client whose key comes from the secrets provider chain (required)."""
         return cls(require_key(secrets, SECRET_NAME), config, metrics=metrics, runtime=runtime)
-
-    def __repr__(self) -> str:
-        return f"GlassnodeClient(base_url={self.config.http.base_url!r})"
-
-    async def __aenter__(self) -> GlassnodeClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connections."""
-        await self._http.aclose()
 
     async def series(self, metric: str, asset: str, *, since: datetime | None = None,
                      until: datetime | None = None, interval: str = "24h",
